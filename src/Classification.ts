@@ -1,0 +1,370 @@
+/**
+ * Classification of hard failures (SPEC §1, §2.1): any non-2xx HTTP response,
+ * transport failure or time-out becomes a {@link HardFailure} with a reason,
+ * the provider's message and `param`, a request id and a retry-after.
+ *
+ * `classifyResponse` is pure and total: it never throws and never assumes the
+ * body is JSON (a proxy's HTML 502 page classifies as well as a Google
+ * `google.rpc.Status`).
+ *
+ * @since 0.1.0
+ */
+import { Duration, Option, Redacted } from "effect"
+import { HardFailure, type HardReason, RAW_BODY_LIMIT } from "./Failure.js"
+import { type ErrorInfo, parseErrorBody, squash } from "./internal/errorBody.js"
+
+/**
+ * Response headers: a plain record (any key case), as `@effect/platform`
+ * `Headers` and Node's `IncomingHttpHeaders` are.
+ *
+ * @since 0.1.0
+ */
+export type HeadersInput = Readonly<Record<string, string | ReadonlyArray<string> | undefined>>
+
+/**
+ * What {@link classifyResponse} needs to know about a response.
+ *
+ * @since 0.1.0
+ */
+export interface ResponseInput {
+  readonly status: number
+  readonly headers?: HeadersInput | undefined
+  /** The body as received; text or bytes (decoded as UTF-8). */
+  readonly body?: string | Uint8Array | null | undefined
+  readonly provider?: string | undefined
+  readonly model?: string | undefined
+  /**
+   * The current time (epoch ms) to turn an HTTP-date `Retry-After` into a
+   * duration. Defaults to the response's `Date` header, so the function
+   * stays pure.
+   */
+  readonly now?: number | undefined
+  /** Secrets to scrub from the message and raw body (the request's API key). */
+  readonly secrets?: ReadonlyArray<Redacted.Redacted> | undefined
+}
+
+const MAX_RETRY_AFTER = Duration.days(1)
+
+const header = (headers: HeadersInput | undefined, name: string): string | undefined => {
+  if (headers === undefined) return undefined
+  for (const key of Object.keys(headers)) {
+    if (key.toLowerCase() === name) {
+      const value = headers[key]
+      const first = typeof value === "string" ? value : value?.[0]
+      return first === undefined ? undefined : first.trim()
+    }
+  }
+  return undefined
+}
+
+const sane = (d: Duration.Duration): Option.Option<Duration.Duration> =>
+  Duration.isFinite(d) && Duration.lessThanOrEqualTo(d, MAX_RETRY_AFTER) ? Option.some(d) : Option.none()
+
+/**
+ * Parse a protobuf JSON duration such as `"34s"` or `"1.5s"` (Google
+ * `RetryInfo.retryDelay`).
+ *
+ * @since 0.1.0
+ */
+export const parseProtoDuration = (s: string): Option.Option<Duration.Duration> => {
+  const m = /^\s*(\d+(?:\.\d+)?)s\s*$/.exec(s)
+  return m?.[1] === undefined ? Option.none() : sane(Duration.millis(Math.round(Number(m[1]) * 1000)))
+}
+
+/**
+ * Read the retry hint from headers: `retry-after-ms` (milliseconds), else
+ * `Retry-After` as delay-seconds or an HTTP date (relative to `now`, else the
+ * `Date` header). Negative, unparseable or absurd (> 1 day) values are ignored.
+ *
+ * @since 0.1.0
+ */
+export const retryAfterFromHeaders = (
+  headers: HeadersInput | undefined,
+  now?: number
+): Option.Option<Duration.Duration> => {
+  const ms = header(headers, "retry-after-ms")
+  if (ms !== undefined && /^\d+(\.\d+)?$/.test(ms)) return sane(Duration.millis(Math.round(Number(ms))))
+  const ra = header(headers, "retry-after")
+  if (ra === undefined || ra.length === 0) return Option.none()
+  if (/^\d+(\.\d+)?$/.test(ra)) return sane(Duration.millis(Math.round(Number(ra) * 1000)))
+  const at = Date.parse(ra)
+  if (Number.isNaN(at)) return Option.none()
+  const dateHeader = header(headers, "date")
+  const reference = now ?? (dateHeader === undefined ? Number.NaN : Date.parse(dateHeader))
+  if (Number.isNaN(reference)) return Option.none()
+  return sane(Duration.millis(Math.max(0, at - reference)))
+}
+
+const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
+
+const detailOf = (info: ErrorInfo, suffix: string): ReadonlyArray<Record<string, unknown>> =>
+  info.details.filter((d): d is Record<string, unknown> =>
+    isRecord(d) && typeof d["@type"] === "string" && d["@type"].endsWith(suffix)
+  )
+
+const retryAfterFromBody = (info: ErrorInfo): Option.Option<Duration.Duration> => {
+  for (const d of detailOf(info, "google.rpc.RetryInfo")) {
+    if (typeof d["retryDelay"] === "string") {
+      const parsed = parseProtoDuration(d["retryDelay"])
+      if (Option.isSome(parsed)) return parsed
+    }
+  }
+  // "Please retry in 34.5s." (Gemini), "Please retry after 20 seconds." (Azure)
+  const m = /retry (?:in|after) (\d+(?:\.\d+)?)\s*(ms|milliseconds?|s|secs?|seconds?)\b/i.exec(info.message ?? "")
+  if (m?.[1] !== undefined) {
+    const n = Number(m[1])
+    return sane(Duration.millis(Math.round(/^ms|^milli/i.test(m[2] ?? "") ? n : n * 1000)))
+  }
+  return Option.none()
+}
+
+const quotaIds = (info: ErrorInfo): ReadonlyArray<string> =>
+  detailOf(info, "google.rpc.QuotaFailure").flatMap((d) =>
+    Array.isArray(d["violations"])
+      ? d["violations"].flatMap((v) => (isRecord(v) && typeof v["quotaId"] === "string" ? [v["quotaId"]] : []))
+      : []
+  )
+
+const quotaCodes = new Set(["insufficient_quota", "billing_hard_limit_reached", "billing_not_active", "quota_exceeded"])
+const contextCodes = new Set(["context_length_exceeded", "string_above_max_length", "context_window_exceeded"])
+const filterCodes = new Set([
+  "content_policy_violation",
+  "moderation_blocked",
+  "content_filter",
+  "content_filtered",
+  "responsibleaipolicyviolation",
+  "image_generation_user_error",
+  "safety_violation"
+])
+const notFoundCodes = new Set(["model_not_found", "not_found", "task_not_exist", "not_found_error"])
+
+const anthropicTypes: Readonly<Record<string, HardReason>> = {
+  invalid_request_error: "BadRequest",
+  authentication_error: "Unauthorized",
+  permission_error: "Unauthorized",
+  not_found_error: "NotFound",
+  request_too_large: "BadRequest",
+  rate_limit_error: "RateLimited",
+  api_error: "ServerError",
+  overloaded_error: "Overloaded",
+  billing_error: "QuotaExhausted",
+  timeout_error: "Timeout"
+}
+
+const rpcStatuses: Readonly<Record<string, HardReason>> = {
+  INVALID_ARGUMENT: "BadRequest",
+  FAILED_PRECONDITION: "BadRequest",
+  OUT_OF_RANGE: "BadRequest",
+  UNIMPLEMENTED: "BadRequest",
+  ALREADY_EXISTS: "BadRequest",
+  UNAUTHENTICATED: "Unauthorized",
+  PERMISSION_DENIED: "Unauthorized",
+  NOT_FOUND: "NotFound",
+  RESOURCE_EXHAUSTED: "RateLimited",
+  UNAVAILABLE: "Overloaded",
+  DEADLINE_EXCEEDED: "Timeout",
+  INTERNAL: "ServerError",
+  UNKNOWN: "ServerError",
+  DATA_LOSS: "ServerError",
+  ABORTED: "ServerError",
+  CANCELLED: "ServerError"
+}
+
+const overloadText = /overload|high demand|over capacity|at capacity|capacity constraints|temporarily unavailable|try again later/i
+
+const byStatus = (status: number): HardReason => {
+  if (status === 401 || status === 403) return "Unauthorized"
+  if (status === 404 || status === 410) return "NotFound"
+  if (status === 408) return "Timeout"
+  if (status === 429) return "RateLimited"
+  if (status === 503 || status === 529) return "Overloaded"
+  if (status === 504 || status === 522 || status === 524) return "Timeout"
+  if (status >= 400 && status < 500) return "BadRequest"
+  return "ServerError"
+}
+
+const reasonOf = (status: number, info: ErrorInfo, hasRetryInfo: boolean): HardReason => {
+  const code = info.code?.toLowerCase()
+  const type = info.type?.toLowerCase()
+  const message = info.message ?? ""
+  const is4xx = status >= 400 && status < 500
+  // 1. Quota: a 429 that waiting a minute will not fix (SPEC §1 "wait for quota reset").
+  if ((code !== undefined && quotaCodes.has(code)) || (type !== undefined && quotaCodes.has(type))) return "QuotaExhausted"
+  if (quotaIds(info).some((id) => /per ?day/i.test(id))) return "QuotaExhausted"
+  if (status === 429 && !hasRetryInfo && /exceeded your current quota|quota.*(?:exhausted|exceeded).*(?:day|month|billing)/i.test(message)) {
+    return "QuotaExhausted"
+  }
+  // 2. The request is too long for this model (another model may take it).
+  if ((code !== undefined && contextCodes.has(code)) || (is4xx && /context[ _]length|maximum context|context window|prompt is too long|input token count.*exceeds/i.test(message))) {
+    return "ContextLengthExceeded"
+  }
+  // 3. A safety system refused the prompt.
+  if ((code !== undefined && filterCodes.has(code)) || (type !== undefined && filterCodes.has(type))) return "ContentFiltered"
+  if (is4xx && /safety system|content policy|content management policy|moderation/i.test(message)) return "ContentFiltered"
+  if (code !== undefined && notFoundCodes.has(code) && (is4xx || status === 200)) return "NotFound"
+  // 4. Vendor vocabularies.
+  const anthropic = type === undefined ? undefined : anthropicTypes[type]
+  if (anthropic !== undefined && (anthropic !== "BadRequest" || is4xx)) return anthropic
+  const rpc = info.rpcStatus === undefined ? undefined : rpcStatuses[info.rpcStatus.toUpperCase()]
+  if (rpc !== undefined) return rpc
+  // 5. A gateway that wraps the upstream's status in its body ({"status":503}).
+  const upstream = info.bodyStatus
+  if (upstream !== undefined && upstream >= 500 && status >= 500 && (upstream === 503 || upstream === 529)) return "Overloaded"
+  // 6. The HTTP status, with overload promoted from the wording of other 5xx.
+  const reason = byStatus(status)
+  if (reason === "ServerError" && overloadText.test(message)) return "Overloaded"
+  return reason
+}
+
+const REQUEST_ID_HEADERS = ["x-request-id", "request-id", "openai-request-id", "x-goog-request-id", "x-amzn-requestid", "apim-request-id", "cf-ray"]
+
+const requestIdOf = (headers: HeadersInput | undefined, info: ErrorInfo): string | undefined => {
+  for (const name of REQUEST_ID_HEADERS) {
+    const value = header(headers, name)
+    if (value !== undefined && value.length > 0) return value
+  }
+  if (info.requestId !== undefined) return info.requestId
+  // Gateways put it in the message: "... (request id: 20251121...)"
+  return /request[ _-]?id[:= ]+([A-Za-z0-9_\-.]{6,})/i.exec(info.message ?? "")?.[1]
+}
+
+/**
+ * Remove secrets from text that will be kept in a failure.
+ *
+ * @since 0.1.0
+ */
+export const scrubSecrets = (text: string, secrets: ReadonlyArray<Redacted.Redacted> | undefined): string => {
+  let out = text
+  for (const secret of secrets ?? []) {
+    const value = Redacted.value(secret)
+    if (typeof value === "string" && value.length >= 4) out = out.split(value).join("[REDACTED]")
+  }
+  // Keys echoed back by providers, masked or not ("sk-abc***wxyz", "AIza...").
+  return out.replace(/\b(?:sk-[A-Za-z0-9_*\-]{4,}|AIza[0-9A-Za-z_\-]{8,})/g, "[REDACTED]")
+}
+
+const decoder = new TextDecoder("utf-8", { fatal: false })
+
+/**
+ * Bound a body to {@link RAW_BODY_LIMIT} characters, saying how much was cut.
+ *
+ * @since 0.1.0
+ */
+export const boundBody = (text: string): string =>
+  text.length <= RAW_BODY_LIMIT ? text : `${text.slice(0, RAW_BODY_LIMIT)}…[${text.length - RAW_BODY_LIMIT} more characters]`
+
+const statusText = (status: number): string => {
+  const known: Record<number, string> = {
+    400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 408: "Request Timeout",
+    409: "Conflict", 413: "Payload Too Large", 422: "Unprocessable Entity", 429: "Too Many Requests",
+    500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout",
+    529: "Overloaded"
+  }
+  return known[status] ?? "unexpected status"
+}
+
+/**
+ * Classify a non-2xx HTTP response as a {@link HardFailure}. Pure and total.
+ *
+ * @example
+ * ```ts
+ * import { classifyResponse } from "effect-ai-resilience"
+ *
+ * const failure = classifyResponse({
+ *   status: 429,
+ *   headers: { "retry-after": "20" },
+ *   body: `{"error":{"message":"Rate limit reached","type":"requests","param":null,"code":"rate_limit_exceeded"}}`,
+ *   provider: "openai",
+ *   model: "gpt-image-1.5"
+ * })
+ * failure.reason     // "RateLimited"
+ * failure.retryAfter // Duration.seconds(20)
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const classifyResponse = (input: ResponseInput): HardFailure => {
+  const status = Number.isFinite(input.status) ? Math.trunc(input.status) : 0
+  let text: string
+  try {
+    text = input.body === undefined || input.body === null
+      ? ""
+      : typeof input.body === "string"
+      ? input.body
+      : decoder.decode(input.body)
+  } catch {
+    text = ""
+  }
+  const info = parseErrorBody(text)
+  const bodyRetry = retryAfterFromBody(info)
+  const retryAfter = Option.orElse(retryAfterFromHeaders(input.headers, input.now), () => bodyRetry)
+  const reason = status >= 200 && status < 300 ? "ServerError" : reasonOf(status, info, Option.isSome(bodyRetry))
+  const requestId = requestIdOf(input.headers, info)
+  const baseMessage = info.message ??
+    (info.format === "empty" ? `HTTP ${status} ${statusText(status)} with an empty body` : `HTTP ${status} ${statusText(status)}`)
+  const message = scrubSecrets(
+    info.format === "json" || info.format === "invalid-json" ? baseMessage : `HTTP ${status}: ${baseMessage}`,
+    input.secrets
+  )
+  const code = info.code ?? info.rpcStatus ?? info.type
+  return new HardFailure({
+    reason,
+    provider: input.provider ?? "unknown",
+    model: input.model ?? "unknown",
+    status,
+    message,
+    ...(info.param === undefined ? {} : { param: info.param }),
+    ...(code === undefined ? {} : { code }),
+    ...(requestId === undefined ? {} : { requestId }),
+    ...(Option.isSome(retryAfter) ? { retryAfter: retryAfter.value } : {}),
+    ...(text.length === 0 ? {} : { rawBody: boundBody(scrubSecrets(text, input.secrets)) })
+  })
+}
+
+/**
+ * What is known about a request that never got a response.
+ *
+ * @since 0.1.0
+ */
+export interface TransportInput {
+  readonly provider?: string | undefined
+  readonly model?: string | undefined
+  readonly secrets?: ReadonlyArray<Redacted.Redacted> | undefined
+}
+
+const TIMEOUT_CODES = new Set(["ETIMEDOUT", "ESOCKETTIMEDOUT", "UND_ERR_CONNECT_TIMEOUT", "UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT"])
+
+const causeChain = (error: unknown): ReadonlyArray<unknown> => {
+  const chain: Array<unknown> = []
+  let current: unknown = error
+  while (current !== undefined && current !== null && chain.length < 8 && !chain.includes(current)) {
+    chain.push(current)
+    current = isRecord(current) || current instanceof Error ? (current as { cause?: unknown }).cause : undefined
+  }
+  return chain
+}
+
+/**
+ * Classify a transport failure (refused, reset, DNS, TLS, aborted body) as
+ * `Network`, or `Timeout` when a socket/connect/headers/body time-out fired.
+ *
+ * @since 0.1.0
+ */
+export const classifyTransportError = (error: unknown, input: TransportInput = {}): HardFailure => {
+  const chain = causeChain(error)
+  const codes = chain.flatMap((e) => (isRecord(e) && typeof e["code"] === "string" ? [e["code"]] : []))
+  const names = chain.flatMap((e) => (e instanceof Error ? [e.name] : isRecord(e) && typeof e["_tag"] === "string" ? [e["_tag"]] : []))
+  const messages = chain.flatMap((e) =>
+    e instanceof Error || isRecord(e) ? (typeof (e as { message?: unknown }).message === "string" ? [(e as { message: string }).message] : []) : typeof e === "string" ? [e] : []
+  ).filter((m) => m.length > 0)
+  const timedOut = codes.some((c) => TIMEOUT_CODES.has(c)) || names.some((n) => n === "TimeoutError" || n === "TimeoutException")
+  const code = codes[codes.length - 1]
+  const detail = [...new Set(messages)].join(": ")
+  return new HardFailure({
+    reason: timedOut ? "Timeout" : "Network",
+    provider: input.provider ?? "unknown",
+    model: input.model ?? "unknown",
+    message: scrubSecrets(squash(detail.length > 0 ? detail : timedOut ? "request timed out" : "transport failure", 500), input.secrets),
+    ...(code === undefined ? {} : { code })
+  })
+}

@@ -1,0 +1,147 @@
+/**
+ * Reads whatever a provider sent back as an error body — JSON of several
+ * vendors' shapes, an HTML page from a proxy, plain text, nothing — into one
+ * flat record. Never throws, never assumes JSON.
+ *
+ * @internal
+ */
+
+/** @internal */
+export type BodyFormat = "json" | "invalid-json" | "html" | "text" | "empty"
+
+/** @internal */
+export interface ErrorInfo {
+  readonly format: BodyFormat
+  readonly message?: string
+  /** OpenAI `error.type`, Anthropic `error.type`. */
+  readonly type?: string
+  readonly param?: string
+  /** A string error code (`insufficient_quota`, `upstream_error`, Kling numeric codes as text). */
+  readonly code?: string
+  /** Google `error.status` (`UNAVAILABLE`, `RESOURCE_EXHAUSTED`, ...). */
+  readonly rpcStatus?: string
+  /** An HTTP status written inside the body (gateway `status: 503`, Google `code: 503`). */
+  readonly bodyStatus?: number
+  /** Google `error.details`. */
+  readonly details: ReadonlyArray<unknown>
+  readonly requestId?: string
+}
+
+const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
+const str = (u: unknown): string | undefined => (typeof u === "string" && u.length > 0 ? u : undefined)
+const httpStatus = (u: unknown): number | undefined =>
+  typeof u === "number" && Number.isInteger(u) && u >= 100 && u <= 599 ? u : undefined
+
+/** Collapse whitespace and cut to `max` characters. @internal */
+export const squash = (s: string, max = 300): string => {
+  const flat = s.replace(/\s+/g, " ").trim()
+  return flat.length > max ? `${flat.slice(0, max)}…` : flat
+}
+
+const decodeEntities = (s: string): string =>
+  s
+    .replace(/&lt;/g, "<")
+    .replace(/&gt;/g, ">")
+    .replace(/&quot;/g, "\"")
+    .replace(/&#39;/g, "'")
+    .replace(/&nbsp;/g, " ")
+    .replace(/&amp;/g, "&")
+
+const htmlMessage = (html: string): string | undefined => {
+  const title = /<title[^>]*>([\s\S]*?)<\/title>/i.exec(html)?.[1]
+  const h1 = /<h1[^>]*>([\s\S]*?)<\/h1>/i.exec(html)?.[1]
+  const pick = [title, h1].map((s) => (s === undefined ? "" : squash(decodeEntities(s.replace(/<[^>]+>/g, " ")), 200)))
+    .find((s) => s.length > 0)
+  if (pick !== undefined) return pick
+  const text = squash(decodeEntities(html.replace(/<script[\s\S]*?<\/script>|<style[\s\S]*?<\/style>/gi, " ").replace(/<[^>]+>/g, " ")), 200)
+  return text.length > 0 ? text : undefined
+}
+
+const fromJson = (root: unknown): ErrorInfo => {
+  // Google streaming endpoints answer errors as a one-element array.
+  const top = Array.isArray(root) ? root.find(isRecord) : root
+  if (!isRecord(top)) {
+    return { format: "json", details: [], ...(typeof top === "string" && top.length > 0 ? { message: squash(top) } : {}) }
+  }
+  let message: string | undefined
+  let type: string | undefined
+  let param: string | undefined
+  let code: string | undefined
+  let rpcStatus: string | undefined
+  let bodyStatus: number | undefined
+  let details: ReadonlyArray<unknown> = []
+  const requestId = str(top["request_id"]) ?? str(top["requestId"])
+
+  const err = top["error"]
+  if (isRecord(err)) {
+    message = str(err["message"])
+    type = str(err["type"])
+    param = str(err["param"])
+    if (typeof err["code"] === "string") code = str(err["code"])
+    else if (typeof err["code"] === "number") {
+      bodyStatus = httpStatus(err["code"])
+      if (bodyStatus === undefined) code = String(err["code"])
+    }
+    if (typeof err["status"] === "string") rpcStatus = str(err["status"])
+    else bodyStatus = httpStatus(err["status"]) ?? bodyStatus
+    if (Array.isArray(err["details"])) details = err["details"]
+    // OpenRouter-style: the upstream provider's own words live in metadata.raw
+    const metadata = err["metadata"]
+    if (isRecord(metadata)) {
+      const raw = typeof metadata["raw"] === "string" ? metadata["raw"] : undefined
+      if (raw !== undefined && raw.length > 0) message = message === undefined ? squash(raw) : `${message}: ${squash(raw)}`
+    }
+  } else if (typeof err === "string") {
+    // Runway-style {"error": "..."} or {"error": "task_not_exist"}
+    message = str(err)
+    if (/^[a-z0-9_]+$/.test(err)) code = err
+  }
+  // Flat shapes: {"message": "...", "code": ...}, Kling {"code": 1102, "message": "..."}, FastAPI {"detail": ...}
+  message ??= str(top["message"]) ?? str(top["detail"]) ?? str(top["failure"])
+  if (message === undefined && Array.isArray(top["detail"])) message = squash(JSON.stringify(top["detail"]))
+  if (code === undefined) {
+    if (typeof top["code"] === "string") code = str(top["code"])
+    else if (typeof top["code"] === "number" && top["code"] !== 0) {
+      const asStatus = httpStatus(top["code"])
+      if (asStatus !== undefined) bodyStatus ??= asStatus
+      else code = String(top["code"])
+    }
+    code ??= str(top["failureCode"])
+  }
+  if (typeof top["status"] === "number") bodyStatus ??= httpStatus(top["status"])
+  // Anthropic: {"type":"error","error":{"type":"overloaded_error",...}} is handled by err.type above.
+  return {
+    format: "json",
+    details,
+    ...(message === undefined ? {} : { message }),
+    ...(type === undefined ? {} : { type }),
+    ...(param === undefined ? {} : { param }),
+    ...(code === undefined ? {} : { code }),
+    ...(rpcStatus === undefined ? {} : { rpcStatus }),
+    ...(bodyStatus === undefined ? {} : { bodyStatus }),
+    ...(requestId === undefined ? {} : { requestId })
+  }
+}
+
+/**
+ * Parse an error body of any kind.
+ *
+ * @internal
+ */
+export const parseErrorBody = (text: string): ErrorInfo => {
+  const trimmed = text.replace(/^\uFEFF/, "").trim()
+  if (trimmed.length === 0) return { format: "empty", details: [] }
+  const first = trimmed[0]
+  if (first === "{" || first === "[" || first === "\"") {
+    try {
+      return fromJson(JSON.parse(trimmed))
+    } catch {
+      return { format: "invalid-json", details: [], message: `unparseable error body: ${squash(trimmed, 200)}` }
+    }
+  }
+  if (first === "<") {
+    const message = htmlMessage(trimmed)
+    return { format: "html", details: [], ...(message === undefined ? {} : { message }) }
+  }
+  return { format: "text", details: [], message: squash(trimmed) }
+}
