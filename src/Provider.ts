@@ -2,7 +2,7 @@
  * A generation provider as an Effect service: normalised text, image and
  * video operations whose failures are already classified.
  *
- * Adapters (`OpenAICompatible`, `Gemini`) build a {@link Provider} over
+ * Adapters (`OpenAICompatible`, `Gemini`) build a {@link ProviderService} over
  * `HttpClient`; tests swap in `ScriptedProvider`. Every provider is built with
  * {@link make}, which applies a request's declarative validators, so silent
  * failures are detected the same way whatever the wire format.
@@ -21,7 +21,7 @@ import type { VideoRequest, VideoTask } from "./VideoGeneration.js"
  *
  * @since 0.1.0
  */
-export interface Provider {
+export interface ProviderService {
   /** Instance name used in failures and reports, e.g. `"gemini"`. */
   readonly name: string
   readonly generateText: (request: TextRequest) => Effect.Effect<TextResult, GenerationFailure>
@@ -51,7 +51,7 @@ export interface Provider {
  *
  * @since 0.1.0
  */
-export class Provider extends Context.Tag("effect-ai-resilience/Provider")<Provider, Provider>() {}
+export class Provider extends Context.Tag("effect-ai-resilience/Provider")<Provider, ProviderService>() {}
 
 /**
  * Build a provider from its raw operations, adding the request's declarative
@@ -61,7 +61,7 @@ export class Provider extends Context.Tag("effect-ai-resilience/Provider")<Provi
  *
  * @since 0.1.0
  */
-export const make = (raw: Provider): Provider => ({
+export const make = (raw: ProviderService): ProviderService => ({
   ...raw,
   generateText: (request) =>
     Effect.flatMap(raw.generateText(request), (result) => {

@@ -1,0 +1,312 @@
+/**
+ * Adapter for the Gemini native API: `POST /v1beta/models/{model}:generateContent`
+ * for text and images (`inlineData`), over `@effect/platform` `HttpClient`.
+ *
+ * Soft failures (SPEC §2.2): `promptFeedback.blockReason`, `finishReason`
+ * `SAFETY` / `IMAGE_SAFETY` / `PROHIBITED_CONTENT` / `RECITATION` / … →
+ * `ContentFiltered`; `MAX_TOKENS` → `Truncated`; `NO_IMAGE` or no usable
+ * part → `EmptyOutput`. Video is not offered by this endpoint.
+ *
+ * @since 0.1.0
+ */
+import { HttpClient, HttpClientRequest } from "@effect/platform"
+import { Config, type ConfigError, type Duration, Effect, Layer, Redacted } from "effect"
+import { HardFailure, SoftFailure } from "./Failure.js"
+import { GeneratedImage, type ImageRequest, ImageResult } from "./ImageGeneration.js"
+import { contextFor, decodeBase64, resolve, sniffImageType } from "./internal/adapter.js"
+import { type CallContext, decodeJson, joinUrl, omitUndefined, send } from "./internal/http.js"
+import * as Wire from "./internal/wire/gemini.js"
+import * as Provider from "./Provider.js"
+import { type TextRequest, TextResult, ToolCall } from "./TextGeneration.js"
+import { Usage } from "./Usage.js"
+import type { VideoRequest } from "./VideoGeneration.js"
+
+/**
+ * Options for a Gemini provider.
+ *
+ * | option | default | source |
+ * |---|---|---|
+ * | `name` | `"gemini"` | |
+ * | `baseUrl` | `https://generativelanguage.googleapis.com` | Gemini API docs |
+ * | `timeout` | 180 s per HTTP exchange | SPEC §8 (read time-out) |
+ * | `maxResponseBytes` | 64 MiB | |
+ *
+ * @since 0.1.0
+ */
+export interface Options {
+  readonly name?: string
+  readonly baseUrl?: string
+  /** Sent as `x-goog-api-key`; never logged. */
+  readonly apiKey: Redacted.Redacted
+  readonly timeout?: Duration.DurationInput
+  readonly maxResponseBytes?: number
+  readonly headers?: Readonly<Record<string, string>>
+}
+
+/** Finish reasons that mean a safety system blocked the output. */
+const FILTERED = new Set([
+  "SAFETY",
+  "IMAGE_SAFETY",
+  "PROHIBITED_CONTENT",
+  "IMAGE_PROHIBITED_CONTENT",
+  "RECITATION",
+  "IMAGE_RECITATION",
+  "BLOCKLIST",
+  "SPII"
+])
+
+type Body = typeof Wire.GenerateContentResponse.Type
+
+const softFailure = (
+  ctx: CallContext,
+  reason: SoftFailure["reason"],
+  message: string,
+  extra: { finishReason?: string | undefined; code?: string | undefined; output?: string | undefined; completionTokens?: number | undefined; requestId?: string | undefined }
+) => new SoftFailure({ reason, provider: ctx.provider, model: ctx.model, status: 200, message, ...omitUndefined(extra) })
+
+const usageOf = (body: Body): Usage | undefined =>
+  body.usageMetadata === undefined ? undefined : Usage.make(omitUndefined({
+    promptTokens: body.usageMetadata.promptTokenCount,
+    completionTokens: body.usageMetadata.candidatesTokenCount,
+    totalTokens: body.usageMetadata.totalTokenCount
+  }))
+
+/**
+ * The first candidate's parts, or the soft failure that explains why there is
+ * nothing usable. Shared by text and image interpretation.
+ *
+ * @internal
+ */
+export const firstCandidate = (
+  ctx: CallContext,
+  body: Body,
+  requestId: string | undefined
+): Effect.Effect<{ readonly parts: ReadonlyArray<typeof Wire.Part.Type>; readonly finishReason: string }, SoftFailure> => {
+  const blockReason = body.promptFeedback?.blockReason
+  if (blockReason !== undefined && blockReason !== "BLOCK_REASON_UNSPECIFIED") {
+    return Effect.fail(softFailure(ctx, "ContentFiltered", `prompt blocked (promptFeedback.blockReason: ${blockReason})${body.promptFeedback?.blockReasonMessage === undefined ? "" : `: ${body.promptFeedback.blockReasonMessage}`}; rephrase the prompt`, {
+      code: blockReason, requestId
+    }))
+  }
+  const candidate = body.candidates?.[0]
+  if (candidate === undefined) {
+    return Effect.fail(softFailure(ctx, "EmptyOutput", "the response has no candidates", { requestId }))
+  }
+  const finishReason = candidate.finishReason ?? "STOP"
+  const parts = (candidate.content?.parts ?? []).filter((p) => p.thought !== true)
+  const text = parts.flatMap((p) => (p.text === undefined ? [] : [p.text])).join("")
+  const completionTokens = body.usageMetadata?.candidatesTokenCount
+  const output = text.length > 0 ? text : undefined
+  if (FILTERED.has(finishReason)) {
+    return Effect.fail(softFailure(ctx, "ContentFiltered", `output blocked (finishReason: ${finishReason})${candidate.finishMessage === undefined ? "" : `: ${candidate.finishMessage}`}`, {
+      finishReason, code: finishReason, output, requestId, completionTokens
+    }))
+  }
+  if (finishReason === "MAX_TOKENS") {
+    return Effect.fail(softFailure(ctx, "Truncated", `output truncated at the token limit after ${completionTokens ?? "?"} tokens (finishReason: MAX_TOKENS); raise maxOutputTokens or shorten the prompt`, {
+      finishReason, output, requestId, completionTokens
+    }))
+  }
+  if (finishReason === "NO_IMAGE") {
+    return Effect.fail(softFailure(ctx, "EmptyOutput", "the model returned no image (finishReason: NO_IMAGE)", { finishReason, output, requestId }))
+  }
+  return Effect.succeed({ parts, finishReason })
+}
+
+/** @internal */
+export const interpretText = (ctx: CallContext, body: Body, requestId: string | undefined): Effect.Effect<TextResult, SoftFailure> =>
+  Effect.flatMap(firstCandidate(ctx, body, requestId), ({ finishReason, parts }): Effect.Effect<TextResult, SoftFailure> => {
+    const text = parts.flatMap((p) => (p.text === undefined ? [] : [p.text])).join("")
+    const toolCalls = parts.flatMap((p, i) =>
+      p.functionCall === undefined ? [] : [ToolCall.make({ id: `call_${i}`, name: p.functionCall.name, arguments: JSON.stringify(p.functionCall.args ?? {}) })]
+    )
+    if (toolCalls.length === 0 && text.trim().length === 0) {
+      return Effect.fail(softFailure(ctx, "EmptyOutput", `no text and no function call in the answer (finishReason: ${finishReason})`, { finishReason, requestId }))
+    }
+    return Effect.succeed(TextResult.make(omitUndefined({
+      provider: ctx.provider,
+      model: body.modelVersion ?? ctx.model,
+      content: text.length > 0 ? text : null,
+      toolCalls,
+      finishReason: toolCalls.length > 0 ? "tool_calls" : finishReason === "STOP" ? "stop" : finishReason.toLowerCase(),
+      usage: usageOf(body),
+      requestId: requestId ?? body.responseId
+    })))
+  })
+
+/** @internal */
+export const interpretImage = (
+  ctx: CallContext,
+  body: Body,
+  requestId: string | undefined
+): Effect.Effect<ImageResult, SoftFailure | HardFailure> =>
+  Effect.flatMap(firstCandidate(ctx, body, requestId), ({ finishReason, parts }): Effect.Effect<ImageResult, SoftFailure | HardFailure> => {
+    const images: Array<GeneratedImage> = []
+    for (const part of parts) {
+      if (part.inlineData === undefined) continue
+      const bytes = decodeBase64(part.inlineData.data)
+      if (bytes === undefined) {
+        return Effect.fail(new HardFailure({
+          reason: "ServerError", provider: ctx.provider, model: ctx.model, status: 200,
+          message: "inlineData.data is not valid base64", code: "unexpected_response", ...omitUndefined({ requestId })
+        }))
+      }
+      images.push(GeneratedImage.make({ bytes, mimeType: sniffImageType(bytes) ?? part.inlineData.mimeType }))
+    }
+    const [first, ...rest] = images
+    if (first === undefined) {
+      const text = parts.flatMap((p) => (p.text === undefined ? [] : [p.text])).join("")
+      return Effect.fail(softFailure(ctx, "EmptyOutput", `no image in the answer (finishReason: ${finishReason})${text.length > 0 ? `; the model said: ${text.slice(0, 200)}` : ""}`, {
+        finishReason, requestId, ...(text.length > 0 ? { output: text } : {})
+      }))
+    }
+    return Effect.succeed(ImageResult.make(omitUndefined({
+      provider: ctx.provider,
+      model: body.modelVersion ?? ctx.model,
+      images: [first, ...rest],
+      usage: usageOf(body),
+      requestId: requestId ?? body.responseId
+    })))
+  })
+
+const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b))
+
+/** "1024x1536" → "2:3" (Gemini `imageConfig.aspectRatio`). @internal */
+export const aspectRatioOf = (size: string | undefined): string | undefined => {
+  const m = size === undefined ? null : /^(\d+)x(\d+)$/.exec(size)
+  if (m === null || m[1] === undefined || m[2] === undefined) return undefined
+  const w = Number(m[1])
+  const h = Number(m[2])
+  if (w === 0 || h === 0) return undefined
+  const d = gcd(w, h)
+  return `${w / d}:${h / d}`
+}
+
+const textBody = (request: TextRequest) => {
+  const system = request.messages.filter((m) => m.role === "system" && m.content !== null).map((m) => ({ text: m.content ?? "" }))
+  return omitUndefined({
+    contents: request.messages
+      .filter((m) => m.role !== "system")
+      .map((m) => ({ role: m.role === "assistant" ? "model" : "user", parts: [{ text: m.content ?? "" }] })),
+    systemInstruction: system.length > 0 ? { parts: system } : undefined,
+    tools: request.tools === undefined || request.tools.length === 0
+      ? undefined
+      : [{ functionDeclarations: request.tools.map((t) => omitUndefined({ name: t.name, description: t.description, parameters: t.parameters })) }],
+    generationConfig: omitUndefined({
+      maxOutputTokens: request.maxTokens,
+      temperature: request.temperature,
+      responseMimeType: request.responseFormat === "json" ? "application/json" : undefined
+    })
+  })
+}
+
+const imageBody = (request: ImageRequest) => {
+  const aspectRatio = aspectRatioOf(request.size)
+  return {
+    contents: [{ role: "user", parts: [{ text: request.prompt }] }],
+    generationConfig: omitUndefined({
+      responseModalities: ["TEXT", "IMAGE"],
+      imageConfig: aspectRatio === undefined ? undefined : { aspectRatio }
+    })
+  }
+}
+
+/**
+ * Build a Gemini provider.
+ *
+ * @example
+ * ```ts
+ * import { NodeHttpClient } from "@effect/platform-node"
+ * import { Effect, Redacted } from "effect"
+ * import { Gemini } from "effect-ai-resilience"
+ *
+ * const provider = Gemini.make({ apiKey: Redacted.make("AIza-test") }).pipe(
+ *   Effect.provide(NodeHttpClient.layerUndici)
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const make = (options: Options): Effect.Effect<Provider.ProviderService, never, HttpClient.HttpClient> =>
+  Effect.gen(function*() {
+    const resolved = resolve({ name: "gemini", baseUrl: "https://generativelanguage.googleapis.com" }, options)
+    const client = yield* HttpClient.HttpClient
+    // The key goes in a header, never in the URL (URLs end up in logs).
+    const generateContent = (model: string, body: unknown) =>
+      HttpClientRequest.post(joinUrl(resolved.baseUrl, `/v1beta/models/${encodeURIComponent(model)}:generateContent`)).pipe(
+        HttpClientRequest.setHeaders(resolved.headers),
+        HttpClientRequest.setHeader("x-goog-api-key", Redacted.value(resolved.apiKey)),
+        HttpClientRequest.acceptJson,
+        HttpClientRequest.bodyUnsafeJson(body)
+      )
+
+    const generateText = (request: TextRequest) => {
+      const ctx = contextFor(resolved, request.model)
+      return send(client, generateContent(request.model, textBody(request)), ctx).pipe(
+        Effect.flatMap((raw) =>
+          decodeJson(Wire.GenerateContentResponse, raw, ctx).pipe(Effect.flatMap((body) => interpretText(ctx, body, raw.requestId)))
+        ),
+        Effect.withSpan("Gemini.generateText", { attributes: { provider: resolved.name, model: request.model } })
+      )
+    }
+
+    const generateImage = (request: ImageRequest) => {
+      const ctx = contextFor(resolved, request.model)
+      if (request.n !== undefined && request.n > 1) {
+        return Effect.fail(new HardFailure({
+          reason: "BadRequest", provider: resolved.name, model: request.model, param: "n", code: "unsupported_parameter",
+          message: "generateContent returns one image per call; send n = 1 and repeat the call"
+        }))
+      }
+      return send(client, generateContent(request.model, imageBody(request)), ctx).pipe(
+        Effect.flatMap((raw) =>
+          decodeJson(Wire.GenerateContentResponse, raw, ctx).pipe(Effect.flatMap((body) => interpretImage(ctx, body, raw.requestId)))
+        ),
+        Effect.withSpan("Gemini.generateImage", { attributes: { provider: resolved.name, model: request.model } })
+      )
+    }
+
+    const unsupported = (model: string) =>
+      Effect.fail(new HardFailure({
+        reason: "BadRequest", provider: resolved.name, model, code: "unsupported_operation",
+        message: "video generation is not available through generateContent; use an OpenAI-compatible video endpoint"
+      }))
+
+    return Provider.make({
+      name: resolved.name,
+      generateText,
+      generateImage,
+      submitVideo: (request: VideoRequest) => unsupported(request.model),
+      pollVideo: (task) => unsupported(task.model)
+    })
+  })
+
+/**
+ * The adapter as the `Provider` service.
+ *
+ * @since 0.1.0
+ */
+export const layer = (options: Options): Layer.Layer<Provider.Provider, never, HttpClient.HttpClient> =>
+  Layer.effect(Provider.Provider, make(options))
+
+/**
+ * Options from configuration: `<prefix>_API_KEY` (redacted) and optional
+ * `<prefix>_BASE_URL`, e.g. `GEMINI_API_KEY`.
+ *
+ * @since 0.1.0
+ */
+export const config = (prefix = "GEMINI"): Config.Config<Options> =>
+  Config.all({
+    baseUrl: Config.string(`${prefix}_BASE_URL`).pipe(Config.withDefault("https://generativelanguage.googleapis.com")),
+    apiKey: Config.redacted(`${prefix}_API_KEY`)
+  })
+
+/**
+ * The adapter as the `Provider` service, configured from `Config`.
+ *
+ * @since 0.1.0
+ */
+export const layerConfig = (
+  options: Config.Config<Options> = config()
+): Layer.Layer<Provider.Provider, ConfigError.ConfigError, HttpClient.HttpClient> =>
+  Layer.effect(Provider.Provider, Effect.flatMap(options, make))

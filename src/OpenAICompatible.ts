@@ -1,0 +1,376 @@
+/**
+ * Adapter for OpenAI-compatible APIs (OpenAI itself and the gateways that
+ * speak its API): `/v1/chat/completions`, `/v1/images/generations`,
+ * `/v1/videos` and `/v1/videos/{id}`, over `@effect/platform` `HttpClient`.
+ *
+ * Every outcome is classified: non-2xx → `HardFailure` (via
+ * `classifyResponse`); HTTP 200 with `finish_reason: content_filter` /
+ * `length`, null content without tool calls, or an empty image list →
+ * `SoftFailure`; a request's validators → `SilentFailure`.
+ *
+ * @since 0.1.0
+ */
+import { HttpClient, HttpClientRequest } from "@effect/platform"
+import { Config, type Duration, Effect, Layer, Option, type Redacted } from "effect"
+import { HardFailure, SoftFailure } from "./Failure.js"
+import { GeneratedImage, type ImageRequest, ImageResult } from "./ImageGeneration.js"
+import { contextFor, decodeBase64, resolve, type ResolvedOptions, sniffImageType } from "./internal/adapter.js"
+import { type CallContext, decodeJson, joinUrl, omitUndefined, send } from "./internal/http.js"
+import * as Wire from "./internal/wire/openai.js"
+import * as Provider from "./Provider.js"
+import { type TextRequest, TextResult, ToolCall } from "./TextGeneration.js"
+import { Usage } from "./Usage.js"
+import { normalizeStatus, type VideoRequest, VideoTask } from "./VideoGeneration.js"
+
+/**
+ * Options for an OpenAI-compatible provider.
+ *
+ * | option | default | source |
+ * |---|---|---|
+ * | `name` | `"openai-compatible"` | |
+ * | `timeout` | 180 s per HTTP exchange | SPEC §8 (read time-out) |
+ * | `maxResponseBytes` | 64 MiB | |
+ *
+ * @since 0.1.0
+ */
+export interface Options {
+  /** Name used in failures and reports. */
+  readonly name?: string
+  /** e.g. `"https://api.openai.com"`; a trailing `/v1` is tolerated. */
+  readonly baseUrl: string
+  /** Sent as `Authorization: Bearer …`; never logged. */
+  readonly apiKey: Redacted.Redacted
+  readonly timeout?: Duration.DurationInput
+  readonly maxResponseBytes?: number
+  /** Extra headers (e.g. a gateway's routing header). */
+  readonly headers?: Readonly<Record<string, string>>
+}
+
+const finishReasonOf = (raw: string | null | undefined): string => raw ?? "stop"
+
+const usageOf = (u: typeof Wire.ChatUsage.Type | null | undefined): Usage | undefined =>
+  u === null || u === undefined
+    ? undefined
+    : Usage.make(omitUndefined({
+      promptTokens: u.prompt_tokens ?? undefined,
+      completionTokens: u.completion_tokens ?? undefined,
+      totalTokens: u.total_tokens ?? undefined
+    }))
+
+const soft = (
+  ctx: CallContext,
+  reason: SoftFailure["reason"],
+  message: string,
+  extra: { finishReason?: string | undefined; completionTokens?: number | undefined; output?: string | undefined; requestId?: string | undefined; code?: string | undefined }
+) =>
+  new SoftFailure({
+    reason,
+    provider: ctx.provider,
+    model: ctx.model,
+    status: 200,
+    message,
+    ...omitUndefined(extra)
+  })
+
+/**
+ * Turn a decoded chat completion into a result or a soft failure (SPEC §2.2).
+ *
+ * @internal
+ */
+export const interpretChatCompletion = (
+  ctx: CallContext,
+  body: typeof Wire.ChatCompletion.Type,
+  requestId: string | undefined
+): Effect.Effect<TextResult, SoftFailure> => {
+  const choice = body.choices[0]
+  if (choice === undefined) {
+    return Effect.fail(soft(ctx, "EmptyOutput", "the response has no choices (the prompt may have been filtered)", { requestId }))
+  }
+  const usage = usageOf(body.usage)
+  const finishReason = finishReasonOf(choice.finish_reason)
+  const content = choice.message.content ?? null
+  const toolCalls = (choice.message.tool_calls ?? []).map((call) =>
+    ToolCall.make({ id: call.id, name: call.function.name, arguments: call.function.arguments })
+  )
+  const output = content ?? undefined
+  if (finishReason === "content_filter") {
+    return Effect.fail(soft(ctx, "ContentFiltered", "blocked by the provider's safety policy (finish_reason: content_filter); rephrase the prompt", {
+      finishReason, output, requestId, completionTokens: usage?.completionTokens
+    }))
+  }
+  const refusal = choice.message.refusal
+  if (typeof refusal === "string" && refusal.length > 0 && (content === null || content.length === 0)) {
+    return Effect.fail(soft(ctx, "ContentFiltered", `the model refused: ${refusal}`, { finishReason, output: refusal, requestId, code: "refusal" }))
+  }
+  if (finishReason === "length") {
+    return Effect.fail(soft(ctx, "Truncated", `output truncated at the token limit after ${usage?.completionTokens ?? "?"} completion tokens; raise max_tokens or shorten the prompt`, {
+      finishReason, output, requestId, completionTokens: usage?.completionTokens
+    }))
+  }
+  if (toolCalls.length === 0 && (content === null || content.trim().length === 0)) {
+    return Effect.fail(soft(ctx, "EmptyOutput", `empty content with finish_reason ${finishReason} and no tool calls`, {
+      finishReason, requestId, completionTokens: usage?.completionTokens
+    }))
+  }
+  return Effect.succeed(TextResult.make(omitUndefined({
+    provider: ctx.provider,
+    model: body.model ?? ctx.model,
+    content,
+    toolCalls,
+    finishReason: toolCalls.length > 0 && finishReason === "stop" ? "tool_calls" : finishReason,
+    usage,
+    requestId
+  })))
+}
+
+const chatBody = (request: TextRequest) =>
+  omitUndefined({
+    model: request.model,
+    messages: request.messages.map((m) =>
+      omitUndefined({ role: m.role, content: m.content, tool_call_id: m.toolCallId })
+    ),
+    max_tokens: request.maxTokens,
+    temperature: request.temperature,
+    response_format: request.responseFormat === "json" ? { type: "json_object" } : undefined,
+    tools: request.tools?.map((t) => ({
+      type: "function",
+      function: omitUndefined({ name: t.name, description: t.description, parameters: t.parameters })
+    }))
+  })
+
+const imageBody = (request: ImageRequest) =>
+  omitUndefined({
+    model: request.model,
+    prompt: request.prompt,
+    n: request.n,
+    size: request.size,
+    quality: request.quality,
+    response_format: request.responseFormat,
+    output_format: request.outputFormat
+  })
+
+/**
+ * Turn a decoded images response into a result, or `EmptyOutput` when no
+ * image came back (SPEC §9: the prompt was filtered).
+ *
+ * @internal
+ */
+export const interpretImages = (
+  ctx: CallContext,
+  body: typeof Wire.ImagesResponse.Type,
+  requestId: string | undefined
+): Effect.Effect<ImageResult, SoftFailure | HardFailure> => {
+  const images: Array<GeneratedImage> = []
+  for (const item of body.data) {
+    const revisedPrompt = item.revised_prompt ?? undefined
+    if (typeof item.b64_json === "string" && item.b64_json.length > 0) {
+      const bytes = decodeBase64(item.b64_json)
+      if (bytes === undefined) {
+        return Effect.fail(new HardFailure({
+          reason: "ServerError", provider: ctx.provider, model: ctx.model, status: 200,
+          message: "b64_json is not valid base64", code: "unexpected_response", ...omitUndefined({ requestId })
+        }))
+      }
+      const mimeType = sniffImageType(bytes) ?? (body.output_format === undefined ? undefined : `image/${body.output_format}`)
+      images.push(GeneratedImage.make(omitUndefined({ bytes, mimeType, revisedPrompt })))
+    } else if (typeof item.url === "string" && item.url.length > 0) {
+      images.push(GeneratedImage.make(omitUndefined({ url: item.url, revisedPrompt })))
+    }
+  }
+  const [first, ...rest] = images
+  if (first === undefined) {
+    return Effect.fail(soft(ctx, "EmptyOutput", "no image in the response (`data` is empty): the prompt was probably filtered; check revised_prompt and rephrase", { requestId }))
+  }
+  const u = body.usage
+  return Effect.succeed(ImageResult.make(omitUndefined({
+    provider: ctx.provider,
+    model: ctx.model,
+    images: [first, ...rest],
+    requestId,
+    usage: u === null || u === undefined ? undefined : Usage.make(omitUndefined({
+      promptTokens: u.input_tokens ?? undefined,
+      completionTokens: u.output_tokens ?? undefined,
+      totalTokens: u.total_tokens ?? undefined
+    }))
+  })))
+}
+
+/**
+ * Normalise a video task body of any of the three dialects.
+ *
+ * @internal
+ */
+export const interpretVideoTask = (
+  ctx: CallContext,
+  options: ResolvedOptions,
+  body: typeof Wire.VideoTaskBody.Type,
+  requestId: string | undefined
+): Effect.Effect<VideoTask, HardFailure> => {
+  let id: string
+  let rawStatus: string
+  let progress: number | undefined
+  let videoUrl: string | undefined
+  let error: { code?: string; message: string } | undefined
+  if ("data" in body) {
+    // Kling-like
+    id = body.data.task_id
+    rawStatus = body.data.task_status
+    videoUrl = body.data.task_result?.videos?.[0]?.url
+    const msg = body.data.task_status_msg
+    if (typeof msg === "string" && msg.length > 0) error = { message: msg }
+  } else if ("object" in body) {
+    // OpenAI-like
+    id = body.id
+    rawStatus = body.status
+    progress = body.progress ?? undefined
+    if (body.error !== null && body.error !== undefined) {
+      error = omitUndefined({ code: body.error.code ?? undefined, message: body.error.message ?? "the task failed without detail" })
+    }
+  } else {
+    // Runway-like; the submit answer is just {"id"}
+    id = body.id
+    rawStatus = body.status ?? "PENDING"
+    progress = body.progress === null || body.progress === undefined ? undefined : Math.round(body.progress * 100)
+    videoUrl = body.output?.[0]
+    if (typeof body.failure === "string") error = omitUndefined({ code: body.failureCode ?? undefined, message: body.failure })
+  }
+  const status = normalizeStatus(rawStatus)
+  if (Option.isNone(status)) {
+    return Effect.fail(new HardFailure({
+      reason: "ServerError", provider: ctx.provider, model: ctx.model, status: 200,
+      message: `unknown video task status ${JSON.stringify(rawStatus)} for task ${id}`, code: "unexpected_response",
+      ...omitUndefined({ requestId })
+    }))
+  }
+  if (status.value === "succeeded" && videoUrl === undefined) {
+    // OpenAI serves the finished video from the task itself.
+    videoUrl = joinUrl(options.baseUrl, `/v1/videos/${encodeURIComponent(id)}/content`)
+  }
+  if (status.value === "failed" || status.value === "cancelled") {
+    error ??= { message: `task ${status.value} without detail (often a filtered prompt)` }
+  } else {
+    error = undefined
+  }
+  return Effect.succeed(VideoTask.make(omitUndefined({
+    provider: ctx.provider, model: ctx.model, id, status: status.value, rawStatus, progress, videoUrl, error, requestId
+  })))
+}
+
+/**
+ * Build an OpenAI-compatible provider.
+ *
+ * @example
+ * ```ts
+ * import { NodeHttpClient } from "@effect/platform-node"
+ * import { Effect, Redacted } from "effect"
+ * import { OpenAICompatible } from "effect-ai-resilience"
+ *
+ * const provider = OpenAICompatible.make({
+ *   baseUrl: "http://127.0.0.1:8080",
+ *   apiKey: Redacted.make("sk-test")
+ * }).pipe(Effect.provide(NodeHttpClient.layerUndici))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const make = (options: Options): Effect.Effect<Provider.ProviderService, never, HttpClient.HttpClient> =>
+  Effect.gen(function*() {
+    const resolved = resolve({ name: "openai-compatible" }, options)
+    const client = yield* HttpClient.HttpClient
+    const post = (path: string) =>
+      HttpClientRequest.post(joinUrl(resolved.baseUrl, path)).pipe(
+        HttpClientRequest.setHeaders(resolved.headers),
+        HttpClientRequest.bearerToken(resolved.apiKey),
+        HttpClientRequest.acceptJson
+      )
+
+    const generateText = (request: TextRequest) => {
+      const ctx = contextFor(resolved, request.model)
+      return send(client, HttpClientRequest.bodyUnsafeJson(post("/v1/chat/completions"), chatBody(request)), ctx).pipe(
+        Effect.flatMap((raw) =>
+          decodeJson(Wire.ChatCompletion, raw, ctx).pipe(
+            Effect.flatMap((body) => interpretChatCompletion(ctx, body, raw.requestId))
+          )
+        ),
+        Effect.withSpan("OpenAICompatible.generateText", { attributes: { provider: resolved.name, model: request.model } })
+      )
+    }
+
+    const generateImage = (request: ImageRequest) => {
+      const ctx = contextFor(resolved, request.model)
+      return send(client, HttpClientRequest.bodyUnsafeJson(post("/v1/images/generations"), imageBody(request)), ctx).pipe(
+        Effect.flatMap((raw) =>
+          decodeJson(Wire.ImagesResponse, raw, ctx).pipe(
+            Effect.flatMap((body) => interpretImages(ctx, body, raw.requestId))
+          )
+        ),
+        Effect.withSpan("OpenAICompatible.generateImage", { attributes: { provider: resolved.name, model: request.model } })
+      )
+    }
+
+    const submitVideo = (request: VideoRequest) => {
+      const ctx = contextFor(resolved, request.model)
+      const form = new FormData()
+      form.append("model", request.model)
+      form.append("prompt", request.prompt)
+      if (request.size !== undefined) form.append("size", request.size)
+      if (request.seconds !== undefined) form.append("seconds", String(request.seconds))
+      return send(client, HttpClientRequest.bodyFormData(post("/v1/videos"), form), ctx).pipe(
+        Effect.flatMap((raw) =>
+          decodeJson(Wire.VideoTaskBody, raw, ctx).pipe(
+            Effect.flatMap((body) => interpretVideoTask(ctx, resolved, body, raw.requestId))
+          )
+        ),
+        Effect.withSpan("OpenAICompatible.submitVideo", { attributes: { provider: resolved.name, model: request.model } })
+      )
+    }
+
+    const pollVideo = (task: { readonly id: string; readonly model: string }) => {
+      const ctx = contextFor(resolved, task.model)
+      const request = HttpClientRequest.get(joinUrl(resolved.baseUrl, `/v1/videos/${encodeURIComponent(task.id)}`)).pipe(
+        HttpClientRequest.setHeaders(resolved.headers),
+        HttpClientRequest.bearerToken(resolved.apiKey),
+        HttpClientRequest.acceptJson
+      )
+      return send(client, request, ctx).pipe(
+        Effect.flatMap((raw) =>
+          decodeJson(Wire.VideoTaskBody, raw, ctx).pipe(
+            Effect.flatMap((body) => interpretVideoTask(ctx, resolved, body, raw.requestId))
+          )
+        ),
+        Effect.withSpan("OpenAICompatible.pollVideo", { attributes: { provider: resolved.name, model: task.model, task: task.id } })
+      )
+    }
+
+    return Provider.make({ name: resolved.name, generateText, generateImage, submitVideo, pollVideo })
+  })
+
+/**
+ * The adapter as the `Provider` service.
+ *
+ * @since 0.1.0
+ */
+export const layer = (options: Options): Layer.Layer<Provider.Provider, never, HttpClient.HttpClient> =>
+  Layer.effect(Provider.Provider, make(options))
+
+/**
+ * Options from configuration: `<prefix>_BASE_URL` and `<prefix>_API_KEY`
+ * (redacted), e.g. `OPENAI_BASE_URL` / `OPENAI_API_KEY`.
+ *
+ * @since 0.1.0
+ */
+export const config = (prefix = "OPENAI"): Config.Config<Options> =>
+  Config.all({
+    baseUrl: Config.string(`${prefix}_BASE_URL`).pipe(Config.withDefault("https://api.openai.com")),
+    apiKey: Config.redacted(`${prefix}_API_KEY`)
+  })
+
+/**
+ * The adapter as the `Provider` service, configured from `Config`.
+ *
+ * @since 0.1.0
+ */
+export const layerConfig = (
+  options: Config.Config<Options> = config()
+): Layer.Layer<Provider.Provider, import("effect/ConfigError").ConfigError, HttpClient.HttpClient> =>
+  Layer.effect(Provider.Provider, Effect.flatMap(options, make))

@@ -1,0 +1,20 @@
+#!/usr/bin/env node
+/**
+ * Entry point of the `effect-ai-resilience` binary.
+ *
+ * @since 0.1.0
+ */
+import { ValidationError } from "@effect/cli"
+import { NodeContext, NodeRuntime } from "@effect/platform-node"
+import { Console, Effect } from "effect"
+import { cli } from "./Cli.js"
+
+cli(process.argv).pipe(
+  Effect.catchTags({
+    InputError: (e) => Console.error(`error: ${e.message}`).pipe(Effect.andThen(Effect.sync(() => { process.exitCode = 2 }))),
+    DemoMismatch: (e) => Console.error(`error: ${e.message}`).pipe(Effect.andThen(Effect.sync(() => { process.exitCode = 1 })))
+  }),
+  Effect.catchIf(ValidationError.isValidationError, () => Effect.sync(() => { process.exitCode = 2 })),
+  Effect.provide(NodeContext.layer),
+  NodeRuntime.runMain({ disableErrorReporting: false })
+)

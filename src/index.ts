@@ -1,0 +1,45 @@
+/**
+ * effect-ai-resilience: keep calls to AI generation APIs working when
+ * providers fail.
+ *
+ * Each concept is a module (imported as a namespace); the most used names are
+ * also exported at the top level.
+ *
+ * @since 0.1.0
+ */
+
+/** Hard / soft / silent failures and the retry / fallback predicates. @since 0.1.0 */
+export * as Failure from "./Failure.js"
+/** Classification of HTTP responses and transport errors. @since 0.1.0 */
+export * as Classification from "./Classification.js"
+/** Text generation request and result. @since 0.1.0 */
+export * as TextGeneration from "./TextGeneration.js"
+/** Image generation request and result. @since 0.1.0 */
+export * as ImageGeneration from "./ImageGeneration.js"
+/** Asynchronous video generation: tasks and status normalisation. @since 0.1.0 */
+export * as VideoGeneration from "./VideoGeneration.js"
+/** Token usage. @since 0.1.0 */
+export * as Usage from "./Usage.js"
+/** Declarative validators for silent failures. @since 0.1.0 */
+export * as OutputValidator from "./OutputValidator.js"
+/** The provider service. @since 0.1.0 */
+export * as Provider from "./Provider.js"
+/** OpenAI-compatible adapter. @since 0.1.0 */
+export * as OpenAICompatible from "./OpenAICompatible.js"
+/** Gemini native adapter. @since 0.1.0 */
+export * as Gemini from "./Gemini.js"
+/** A scripted provider for tests. @since 0.1.0 */
+export * as ScriptedProvider from "./ScriptedProvider.js"
+/** The provider simulator: a real HTTP server speaking the real wire formats. @since 0.1.0 */
+export * as Simulator from "./Simulator.js"
+
+export {
+  category,
+  type GenerationFailure,
+  HardFailure,
+  isFallbackEligible,
+  isRetryable,
+  SilentFailure,
+  SoftFailure
+} from "./Failure.js"
+export { classifyResponse, classifyTransportError } from "./Classification.js"

@@ -1,0 +1,194 @@
+/**
+ * One HTTP exchange with a provider, classified: transport failures become
+ * `Network`/`Timeout`, non-2xx responses go through `classifyResponse`, bodies
+ * are read with a size bound, and 200 bodies are decoded with a Schema whose
+ * errors name the offending field.
+ *
+ * @internal
+ */
+import type { HttpClient, HttpClientRequest } from "@effect/platform"
+import { Chunk, Clock, Duration, Effect, Either, ParseResult, Redacted, Schema, Stream } from "effect"
+import { boundBody, classifyResponse, classifyTransportError, scrubSecrets } from "../Classification.js"
+import { HardFailure } from "../Failure.js"
+import { squash } from "./errorBody.js"
+
+/** @internal */
+export interface CallContext {
+  readonly provider: string
+  readonly model: string
+  readonly secrets: ReadonlyArray<Redacted.Redacted>
+  /** Whole-exchange time-out (request sent → body read). */
+  readonly timeout: Duration.Duration
+  readonly maxResponseBytes: number
+}
+
+/** @internal */
+export interface RawResponse {
+  readonly status: number
+  readonly headers: Readonly<Record<string, string>>
+  readonly text: string
+  readonly requestId: string | undefined
+}
+
+const requestIdOf = (headers: Readonly<Record<string, string>>): string | undefined =>
+  headers["x-request-id"] ?? headers["request-id"] ?? headers["openai-request-id"] ?? headers["x-goog-request-id"]
+
+/** @internal */
+export const hardFailure = (
+  ctx: CallContext,
+  reason: HardFailure["reason"],
+  message: string,
+  extra: Partial<Pick<HardFailure, "status" | "code" | "requestId" | "rawBody" | "param">> = {}
+): HardFailure =>
+  new HardFailure({
+    reason,
+    provider: ctx.provider,
+    model: ctx.model,
+    message: scrubSecrets(message, ctx.secrets),
+    ...Object.fromEntries(Object.entries(extra).filter(([, v]) => v !== undefined))
+  })
+
+const readBody = (
+  ctx: CallContext,
+  status: number,
+  headers: Readonly<Record<string, string>>,
+  stream: Stream.Stream<Uint8Array, unknown>
+): Effect.Effect<string, HardFailure> => {
+  const declared = Number(headers["content-length"])
+  if (Number.isFinite(declared) && declared > ctx.maxResponseBytes) {
+    return Effect.fail(
+      hardFailure(ctx, "ServerError", `response body of ${declared} bytes is over the ${ctx.maxResponseBytes}-byte limit`, {
+        status,
+        requestId: requestIdOf(headers)
+      })
+    )
+  }
+  return stream.pipe(
+    Stream.mapError((error) => ({ _tag: "Transport" as const, error })),
+    Stream.runFoldEffect({ size: 0, chunks: Chunk.empty<Uint8Array>() }, (acc, chunk) => {
+      const size = acc.size + chunk.byteLength
+      return size > ctx.maxResponseBytes
+        ? Effect.fail({ _tag: "TooLarge" as const, size })
+        : Effect.succeed({ size, chunks: Chunk.append(acc.chunks, chunk) })
+    }),
+    Effect.map(({ chunks, size }) => {
+      const bytes = new Uint8Array(size)
+      let offset = 0
+      for (const chunk of chunks) {
+        bytes.set(chunk, offset)
+        offset += chunk.byteLength
+      }
+      return new TextDecoder("utf-8").decode(bytes)
+    }),
+    Effect.mapError((e) =>
+      e._tag === "TooLarge"
+        ? hardFailure(ctx, "ServerError", `response body is over the ${ctx.maxResponseBytes}-byte limit`, {
+          status,
+          requestId: requestIdOf(headers)
+        })
+        : new HardFailure({
+          ...classifyTransportError(e.error, ctx),
+          message: `connection lost while reading the HTTP ${status} response body: ${classifyTransportError(e.error, ctx).message}`,
+          status,
+          ...(requestIdOf(headers) === undefined ? {} : { requestId: requestIdOf(headers) })
+        })
+    )
+  )
+}
+
+/**
+ * Send a request and read the whole response. Fails with a classified
+ * `HardFailure` for transport errors, time-outs and non-2xx statuses.
+ *
+ * @internal
+ */
+export const send = (
+  client: HttpClient.HttpClient,
+  request: HttpClientRequest.HttpClientRequest,
+  ctx: CallContext
+): Effect.Effect<RawResponse, HardFailure> =>
+  Effect.gen(function*() {
+    const response = yield* client.execute(request).pipe(
+      Effect.mapError((error) =>
+        error._tag === "RequestError" && error.reason !== "Transport"
+          ? hardFailure(ctx, "BadRequest", `could not build the request: ${error.message}`)
+          : classifyTransportError(error.cause ?? error, ctx)
+      )
+    )
+    const headers = response.headers as Readonly<Record<string, string>>
+    const text = yield* readBody(ctx, response.status, headers, response.stream)
+    if (response.status < 200 || response.status >= 300) {
+      const now = yield* Clock.currentTimeMillis
+      return yield* Effect.fail(
+        classifyResponse({
+          status: response.status,
+          headers,
+          body: text,
+          provider: ctx.provider,
+          model: ctx.model,
+          now,
+          secrets: ctx.secrets
+        })
+      )
+    }
+    return { status: response.status, headers, text, requestId: requestIdOf(headers) }
+  }).pipe(
+    Effect.timeoutFail({
+      duration: ctx.timeout,
+      onTimeout: () =>
+        hardFailure(ctx, "Timeout", `no complete response within ${Duration.format(ctx.timeout)}`)
+    })
+  )
+
+/**
+ * Decode a 2xx JSON body. Malformed JSON or an unexpected shape is the
+ * provider's fault (SPEC §1: "500 … malformed body"): `ServerError`, with the
+ * offending field named and the raw body kept.
+ *
+ * @internal
+ */
+export const decodeJson = <A, I>(
+  schema: Schema.Schema<A, I, never>,
+  raw: RawResponse,
+  ctx: CallContext
+): Effect.Effect<A, HardFailure> => {
+  const extra = { status: raw.status, requestId: raw.requestId, rawBody: boundBody(scrubSecrets(raw.text, ctx.secrets)) }
+  let json: unknown
+  try {
+    json = JSON.parse(raw.text)
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error)
+    return Effect.fail(
+      hardFailure(ctx, "ServerError", `malformed JSON in an HTTP ${raw.status} response (${reason}): ${squash(raw.text, 120)}`, {
+        ...extra,
+        code: "malformed_response"
+      })
+    )
+  }
+  return Either.match(Schema.decodeUnknownEither(schema, { errors: "all", onExcessProperty: "ignore" })(json), {
+    onLeft: (error) =>
+      Effect.fail(
+        hardFailure(
+          ctx,
+          "ServerError",
+          `unexpected response shape in an HTTP ${raw.status} response: ${squash(ParseResult.TreeFormatter.formatErrorSync(error), 600)}`,
+          { ...extra, code: "unexpected_response" }
+        )
+      ),
+    onRight: Effect.succeed
+  })
+}
+
+/**
+ * Join a base URL and a path, tolerating a trailing slash or `/v1` on the base.
+ *
+ * @internal
+ */
+export const joinUrl = (baseUrl: string, path: string): string => {
+  const base = baseUrl.replace(/\/+$/, "").replace(/\/v1$/, "").replace(/\/v1beta$/, "")
+  return `${base}${path}`
+}
+
+/** @internal */
+export const omitUndefined = <A extends Record<string, unknown>>(a: A): { [K in keyof A]: Exclude<A[K], undefined> } =>
+  Object.fromEntries(Object.entries(a).filter(([, v]) => v !== undefined)) as { [K in keyof A]: Exclude<A[K], undefined> }
