@@ -49,13 +49,17 @@ const header = (headers: HeadersInput | undefined, name: string): string | undef
   if (headers === undefined) return undefined
   for (const key of Object.keys(headers)) {
     if (key.toLowerCase() === name) {
-      const value = headers[key]
-      const first = typeof value === "string" ? value : value?.[0]
-      return first === undefined ? undefined : first.trim()
+      const value: unknown = headers[key]
+      const first: unknown = typeof value === "string" ? value : Array.isArray(value) ? value[0] : undefined
+      return typeof first === "string" ? first.trim() : undefined
     }
   }
   return undefined
 }
+
+// IMF-fixdate ("Wed, 21 Oct 2015 07:28:00 GMT"), RFC 850 ("Wednesday, 21-Oct-15 07:28:00 GMT"), asctime ("Wed Oct 21 07:28:00 2015")
+const HTTP_DATE =
+  /^(?:[A-Za-z]{3}, \d{1,2} [A-Za-z]{3} \d{4} \d{1,2}:\d{2}:\d{2} GMT|[A-Za-z]{6,9}, \d{2}-[A-Za-z]{3}-\d{2} \d{2}:\d{2}:\d{2} GMT|[A-Za-z]{3} [A-Za-z]{3} [ \d]?\d \d{2}:\d{2}:\d{2} \d{4})$/
 
 const sane = (d: Duration.Duration): Option.Option<Duration.Duration> =>
   Duration.isFinite(d) && Duration.lessThanOrEqualTo(d, MAX_RETRY_AFTER) ? Option.some(d) : Option.none()
@@ -83,10 +87,16 @@ export const retryAfterFromHeaders = (
   now?: number
 ): Option.Option<Duration.Duration> => {
   const ms = header(headers, "retry-after-ms")
-  if (ms !== undefined && /^\d+(\.\d+)?$/.test(ms)) return sane(Duration.millis(Math.round(Number(ms))))
+  if (ms !== undefined && /^\d+(\.\d+)?$/.test(ms)) {
+    const fromMs = sane(Duration.millis(Math.round(Number(ms))))
+    if (Option.isSome(fromMs)) return fromMs
+  }
   const ra = header(headers, "retry-after")
   if (ra === undefined || ra.length === 0) return Option.none()
   if (/^\d+(\.\d+)?$/.test(ra)) return sane(Duration.millis(Math.round(Number(ra) * 1000)))
+  // Only the three HTTP-date forms (RFC 9110 §5.6.7): `Date.parse` alone
+  // accepts "-5" or "garbage 1" as dates.
+  if (!HTTP_DATE.test(ra)) return Option.none()
   const at = Date.parse(ra)
   if (Number.isNaN(at)) return Option.none()
   const dateHeader = header(headers, "date")
@@ -109,8 +119,9 @@ const retryAfterFromBody = (info: ErrorInfo): Option.Option<Duration.Duration> =
       if (Option.isSome(parsed)) return parsed
     }
   }
-  // "Please retry in 34.5s." (Gemini), "Please retry after 20 seconds." (Azure)
-  const m = /retry (?:in|after) (\d+(?:\.\d+)?)\s*(ms|milliseconds?|s|secs?|seconds?)\b/i.exec(info.message ?? "")
+  // "Please retry in 34.5s." (Gemini), "Please retry after 20 seconds." (Azure),
+  // "Please try again in 1.302s." (OpenAI)
+  const m = /(?:retry|try again) (?:in|after) (\d+(?:\.\d+)?)\s*(ms|milliseconds?|s|secs?|seconds?)\b/i.exec(info.message ?? "")
   if (m?.[1] !== undefined) {
     const n = Number(m[1])
     return sane(Duration.millis(Math.round(/^ms|^milli/i.test(m[2] ?? "") ? n : n * 1000)))
@@ -133,10 +144,32 @@ const filterCodes = new Set([
   "content_filter",
   "content_filtered",
   "responsibleaipolicyviolation",
-  "image_generation_user_error",
   "safety_violation"
 ])
 const notFoundCodes = new Set(["model_not_found", "not_found", "task_not_exist", "not_found_error"])
+
+/** `google.rpc.ErrorInfo.reason` values that mean the credentials are at fault (Google sends a bad key as 400 INVALID_ARGUMENT). */
+const authInfoReasons = new Set([
+  "API_KEY_INVALID",
+  "API_KEY_EXPIRED",
+  "API_KEY_NOT_FOUND",
+  "API_KEY_SERVICE_BLOCKED",
+  "API_KEY_HTTP_REFERRER_BLOCKED",
+  "API_KEY_IP_ADDRESS_BLOCKED",
+  "API_KEY_ANDROID_APP_BLOCKED",
+  "API_KEY_IOS_APP_BLOCKED",
+  "ACCESS_TOKEN_EXPIRED",
+  "ACCESS_TOKEN_SCOPE_INSUFFICIENT",
+  "ACCESS_TOKEN_TYPE_UNSUPPORTED",
+  "CREDENTIALS_MISSING",
+  "ACCOUNT_STATE_INVALID",
+  "SERVICE_DISABLED",
+  "CONSUMER_INVALID",
+  "CONSUMER_SUSPENDED"
+])
+
+const errorInfoReasons = (info: ErrorInfo): ReadonlyArray<string> =>
+  detailOf(info, "google.rpc.ErrorInfo").flatMap((d) => (typeof d["reason"] === "string" ? [d["reason"].toUpperCase()] : []))
 
 const anthropicTypes: Readonly<Record<string, HardReason>> = {
   invalid_request_error: "BadRequest",
@@ -171,6 +204,8 @@ const rpcStatuses: Readonly<Record<string, HardReason>> = {
 }
 
 const overloadText = /overload|high demand|over capacity|at capacity|capacity constraints|temporarily unavailable|try again later/i
+/** Wording explicit enough to override a 5xx status or vendor code (not the vaguer "try again later"). */
+const overloadStrongText = /overload|high demand|over capacity|at capacity|capacity constraints/i
 
 const byStatus = (status: number): HardReason => {
   if (status === 401 || status === 403) return "Unauthorized"
@@ -190,8 +225,11 @@ const reasonOf = (status: number, info: ErrorInfo, hasRetryInfo: boolean): HardR
   const is4xx = status >= 400 && status < 500
   // 1. Quota: a 429 that waiting a minute will not fix (SPEC §1 "wait for quota reset").
   if ((code !== undefined && quotaCodes.has(code)) || (type !== undefined && quotaCodes.has(type))) return "QuotaExhausted"
-  if (quotaIds(info).some((id) => /per ?day/i.test(id))) return "QuotaExhausted"
-  if (status === 429 && !hasRetryInfo && /exceeded your current quota|quota.*(?:exhausted|exceeded).*(?:day|month|billing)/i.test(message)) {
+  const quotas = quotaIds(info)
+  if (quotas.some((id) => /per ?day/i.test(id))) return "QuotaExhausted"
+  // With QuotaFailure violations the ids say which window was hit (PerMinute
+  // is a rate limit even though Google's message says "exceeded your current quota").
+  if (status === 429 && !hasRetryInfo && quotas.length === 0 && /exceeded your current quota|quota.*(?:exhausted|exceeded).*(?:day|month|billing)/i.test(message)) {
     return "QuotaExhausted"
   }
   // 2. The request is too long for this model (another model may take it).
@@ -202,18 +240,31 @@ const reasonOf = (status: number, info: ErrorInfo, hasRetryInfo: boolean): HardR
   if ((code !== undefined && filterCodes.has(code)) || (type !== undefined && filterCodes.has(type))) return "ContentFiltered"
   if (is4xx && /safety system|content policy|content management policy|moderation/i.test(message)) return "ContentFiltered"
   if (code !== undefined && notFoundCodes.has(code) && (is4xx || status === 200)) return "NotFound"
-  // 4. Vendor vocabularies.
+  // 4. Google sends a bad or expired API key as 400 INVALID_ARGUMENT; ErrorInfo.reason says so.
+  if (errorInfoReasons(info).some((r) => authInfoReasons.has(r))) return "Unauthorized"
+  const reason = vendorReason(status, info, type, is4xx)
+  // 7. Overload promoted from the wording of a 5xx that would otherwise be a
+  // generic server error or time-out ("The model is overloaded", "high demand").
+  if (status >= 500 && status < 600) {
+    if (reason === "ServerError" && overloadText.test(message)) return "Overloaded"
+    if (reason === "Timeout" && overloadStrongText.test(message)) return "Overloaded"
+  }
+  return reason
+}
+
+const vendorReason = (status: number, info: ErrorInfo, type: string | undefined, is4xx: boolean): HardReason => {
+  // 5. Vendor vocabularies. OpenAI reuses Anthropic's generic
+  // `invalid_request_error` for 401/404/429, so a generic type defers to a
+  // specific 4xx status.
   const anthropic = type === undefined ? undefined : anthropicTypes[type]
-  if (anthropic !== undefined && (anthropic !== "BadRequest" || is4xx)) return anthropic
+  if (anthropic === "BadRequest" && is4xx) return byStatus(status)
+  if (anthropic !== undefined && anthropic !== "BadRequest") return anthropic
   const rpc = info.rpcStatus === undefined ? undefined : rpcStatuses[info.rpcStatus.toUpperCase()]
   if (rpc !== undefined) return rpc
-  // 5. A gateway that wraps the upstream's status in its body ({"status":503}).
+  // 6. A gateway that wraps the upstream's status in its body ({"status":503}).
   const upstream = info.bodyStatus
-  if (upstream !== undefined && upstream >= 500 && status >= 500 && (upstream === 503 || upstream === 529)) return "Overloaded"
-  // 6. The HTTP status, with overload promoted from the wording of other 5xx.
-  const reason = byStatus(status)
-  if (reason === "ServerError" && overloadText.test(message)) return "Overloaded"
-  return reason
+  if (upstream !== undefined && status >= 500 && (upstream === 503 || upstream === 529)) return "Overloaded"
+  return byStatus(status)
 }
 
 const REQUEST_ID_HEADERS = ["x-request-id", "request-id", "openai-request-id", "x-goog-request-id", "x-amzn-requestid", "apim-request-id", "cf-ray"]
@@ -225,7 +276,8 @@ const requestIdOf = (headers: HeadersInput | undefined, info: ErrorInfo): string
   }
   if (info.requestId !== undefined) return info.requestId
   // Gateways put it in the message: "... (request id: 20251121...)"
-  return /request[ _-]?id[:= ]+([A-Za-z0-9_\-.]{6,})/i.exec(info.message ?? "")?.[1]
+  // or "... include the request ID req_abc123." (the full stop is not part of it).
+  return /request[ _-]?id[:= ]+([A-Za-z0-9][A-Za-z0-9_\-.]{4,}[A-Za-z0-9])/i.exec(info.message ?? "")?.[1]
 }
 
 /**
@@ -300,12 +352,15 @@ export const classifyResponse = (input: ResponseInput): HardFailure => {
   const retryAfter = Option.orElse(retryAfterFromHeaders(input.headers, input.now), () => bodyRetry)
   const reason = status >= 200 && status < 300 ? "ServerError" : reasonOf(status, info, Option.isSome(bodyRetry))
   const requestId = requestIdOf(input.headers, info)
-  const baseMessage = info.message ??
-    (info.format === "empty" ? `HTTP ${status} ${statusText(status)} with an empty body` : `HTTP ${status} ${statusText(status)}`)
-  const message = scrubSecrets(
-    info.format === "json" || info.format === "invalid-json" ? baseMessage : `HTTP ${status}: ${baseMessage}`,
-    input.secrets
-  )
+  const baseMessage = info.message === undefined
+    ? info.format === "empty"
+      ? `HTTP ${status} ${statusText(status)} with an empty body`
+      : `HTTP ${status} ${statusText(status)}`
+    : info.format === "json" || info.format === "invalid-json"
+    ? info.message
+    : `HTTP ${status}: ${info.message}`
+  const scrubbed = scrubSecrets(baseMessage, input.secrets)
+  const message = scrubbed.length > RAW_BODY_LIMIT ? `${scrubbed.slice(0, RAW_BODY_LIMIT)}…` : scrubbed
   const code = info.code ?? info.rpcStatus ?? info.type
   return new HardFailure({
     reason,
@@ -353,7 +408,13 @@ const causeChain = (error: unknown): ReadonlyArray<unknown> => {
 export const classifyTransportError = (error: unknown, input: TransportInput = {}): HardFailure => {
   const chain = causeChain(error)
   const codes = chain.flatMap((e) => (isRecord(e) && typeof e["code"] === "string" ? [e["code"]] : []))
-  const names = chain.flatMap((e) => (e instanceof Error ? [e.name] : isRecord(e) && typeof e["_tag"] === "string" ? [e["_tag"]] : []))
+  const names = chain.flatMap((e) =>
+    e instanceof Error
+      ? [e.name]
+      : isRecord(e)
+      ? [e["_tag"], e["name"]].filter((n): n is string => typeof n === "string")
+      : []
+  )
   const messages = chain.flatMap((e) =>
     e instanceof Error || isRecord(e) ? (typeof (e as { message?: unknown }).message === "string" ? [(e as { message: string }).message] : []) : typeof e === "string" ? [e] : []
   ).filter((m) => m.length > 0)

@@ -13,7 +13,7 @@
  *
  * @since 0.1.0
  */
-import { Schema } from "effect"
+import { Duration, Schema } from "effect"
 
 /**
  * Why a request did not complete.
@@ -75,8 +75,16 @@ export const FailureFields = {
   code: Schema.optional(Schema.String),
   /** Request id from headers or body, to quote to the provider's support. */
   requestId: Schema.optional(Schema.String),
-  /** How long the provider asked us to wait before trying again. */
-  retryAfter: Schema.optional(Schema.DurationFromMillis),
+  /**
+   * How long the provider asked us to wait before trying again. Finite, so it
+   * survives JSON as milliseconds (an infinite `Duration` would encode as
+   * `Infinity`, which JSON turns into `null`).
+   */
+  retryAfter: Schema.optional(
+    Schema.DurationFromMillis.pipe(
+      Schema.filter(Duration.isFinite, { message: () => "retryAfter must be a finite duration" })
+    )
+  ),
   /** The first {@link RAW_BODY_LIMIT} characters of the response body. */
   rawBody: Schema.optional(Schema.String)
 }

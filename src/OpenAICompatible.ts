@@ -315,7 +315,20 @@ export const make = (options: Options): Effect.Effect<Provider.ProviderService, 
       form.append("prompt", request.prompt)
       if (request.size !== undefined) form.append("size", request.size)
       if (request.seconds !== undefined) form.append("seconds", String(request.seconds))
-      return send(client, HttpClientRequest.bodyFormData(post("/v1/videos"), form), ctx).pipe(
+      // Serialise the multipart body with the platform's own encoder: the
+      // undici client of @effect/platform-node cannot stream Node's global
+      // FormData ("action is not a function"), and bytes work on any client.
+      const encoded = Effect.promise(async () => {
+        const response = new Response(form)
+        return {
+          bytes: new Uint8Array(await response.arrayBuffer()),
+          contentType: response.headers.get("content-type") ?? "multipart/form-data"
+        }
+      })
+      return encoded.pipe(
+        Effect.flatMap(({ bytes, contentType }) =>
+          send(client, HttpClientRequest.bodyUint8Array(post("/v1/videos"), bytes, contentType), ctx)
+        ),
         Effect.flatMap((raw) =>
           decodeJson(Wire.VideoTaskBody, raw, ctx).pipe(
             Effect.flatMap((body) => interpretVideoTask(ctx, resolved, body, raw.requestId))

@@ -65,7 +65,7 @@ export const make = (
   check: (output: string) => Option.Option<string>
 ): OutputValidator => ({ [TypeId]: TypeId, name, description, check })
 
-const fenced = /^\s*```(?:json)?\s*\n([\s\S]*?)\n?```\s*$/
+const fenced = /^\s*```(?:json)?[ \t]*\r?\n([\s\S]*?)\r?\n?```\s*$/i
 
 /**
  * The output must be JSON that decodes with `schema`. A single surrounding
@@ -128,9 +128,36 @@ export const oneOf = (
  */
 export const minWords = (min: number): OutputValidator =>
   make("minWords", `at least ${min} words`, (output) => {
-    const words = output.split(/\s+/u).filter((w) => /[\p{L}\p{N}]/u.test(w)).length
+    const words = countWords(output)
     return words >= min ? Option.none() : Option.some(`expected at least ${min} words, got ${words}`)
   })
+
+/** Scripts written without spaces between words. */
+const unspaced = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Thai}\p{Script=Lao}\p{Script=Khmer}\p{Script=Myanmar}]/u
+
+const wordSegmenter: Intl.Segmenter | undefined = typeof Intl.Segmenter === "function"
+  ? new Intl.Segmenter(undefined, { granularity: "word" })
+  : undefined
+
+/**
+ * Whitespace-separated words; a run in a script written without spaces
+ * (Japanese, Chinese, Thai, ...) counts the words a word segmenter finds in it,
+ * so a Japanese summary is not one "word".
+ */
+const countWords = (text: string): number => {
+  let count = 0
+  for (const token of text.split(/\s+/u)) {
+    if (!/[\p{L}\p{N}]/u.test(token)) continue
+    if (wordSegmenter !== undefined && unspaced.test(token)) {
+      let inToken = 0
+      for (const segment of wordSegmenter.segment(token)) if (segment.isWordLike === true) inToken++
+      count += Math.max(1, inToken)
+    } else {
+      count++
+    }
+  }
+  return count
+}
 
 /**
  * Run validators in order; the first problem found, with the validator's name.

@@ -28,7 +28,7 @@ export interface ErrorInfo {
 }
 
 const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
-const str = (u: unknown): string | undefined => (typeof u === "string" && u.length > 0 ? u : undefined)
+const str = (u: unknown): string | undefined => (typeof u === "string" && u.trim().length > 0 ? u : undefined)
 const httpStatus = (u: unknown): number | undefined =>
   typeof u === "number" && Number.isInteger(u) && u >= 100 && u <= 599 ? u : undefined
 
@@ -57,7 +57,7 @@ const htmlMessage = (html: string): string | undefined => {
   return text.length > 0 ? text : undefined
 }
 
-const fromJson = (root: unknown): ErrorInfo => {
+const fromJson = (root: unknown, nestedDepth: number): ErrorInfo => {
   // Google streaming endpoints answer errors as a one-element array.
   const top = Array.isArray(root) ? root.find(isRecord) : root
   if (!isRecord(top)) {
@@ -85,11 +85,23 @@ const fromJson = (root: unknown): ErrorInfo => {
     if (typeof err["status"] === "string") rpcStatus = str(err["status"])
     else bodyStatus = httpStatus(err["status"]) ?? bodyStatus
     if (Array.isArray(err["details"])) details = err["details"]
-    // OpenRouter-style: the upstream provider's own words live in metadata.raw
+    // OpenRouter-style: the upstream provider's own words live in metadata.raw,
+    // often itself a JSON error body (e.g. Google's google.rpc.Status).
     const metadata = err["metadata"]
     if (isRecord(metadata)) {
       const raw = typeof metadata["raw"] === "string" ? metadata["raw"] : undefined
-      if (raw !== undefined && raw.length > 0) message = message === undefined ? squash(raw) : `${message}: ${squash(raw)}`
+      if (raw !== undefined && raw.trim().length > 0) {
+        const inner = nestedDepth < 2 ? parseErrorBody(raw, nestedDepth + 1) : undefined
+        const innerWords = inner !== undefined && inner.format === "json" && inner.message !== undefined
+          ? inner.message
+          : squash(raw)
+        message = message === undefined ? innerWords : `${message}: ${innerWords}`
+        if (inner !== undefined && inner.format === "json") {
+          rpcStatus ??= inner.rpcStatus
+          type ??= inner.type
+          if (details.length === 0) details = inner.details
+        }
+      }
     }
   } else if (typeof err === "string") {
     // Runway-style {"error": "..."} or {"error": "task_not_exist"}
@@ -128,13 +140,13 @@ const fromJson = (root: unknown): ErrorInfo => {
  *
  * @internal
  */
-export const parseErrorBody = (text: string): ErrorInfo => {
+export const parseErrorBody = (text: string, nestedDepth = 0): ErrorInfo => {
   const trimmed = text.replace(/^\uFEFF/, "").trim()
   if (trimmed.length === 0) return { format: "empty", details: [] }
   const first = trimmed[0]
   if (first === "{" || first === "[" || first === "\"") {
     try {
-      return fromJson(JSON.parse(trimmed))
+      return fromJson(JSON.parse(trimmed), nestedDepth)
     } catch {
       return { format: "invalid-json", details: [], message: `unparseable error body: ${squash(trimmed, 200)}` }
     }

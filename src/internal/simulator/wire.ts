@@ -1,0 +1,271 @@
+/**
+ * Literal wire shapes of the vendors the simulator imitates: error bodies,
+ * gateway pages and retry hints. Built by hand on purpose (they are what the
+ * project's parsers must cope with, not what its schemas say).
+ *
+ * @internal
+ */
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import type { Fault } from "../../Simulator.js"
+
+/** Which family of routes a request came in on. @internal */
+export type Route = "openai" | "gemini"
+
+/** A JSON response. @internal */
+export const json = (status: number, body: unknown, headers?: Record<string, string>): HttpServerResponse.HttpServerResponse =>
+  HttpServerResponse.text(JSON.stringify(body), { status, contentType: "application/json", headers })
+
+/** An OpenAI-style error. @internal */
+export const openaiError = (
+  status: number,
+  message: string,
+  options: { readonly type?: string; readonly param?: string | null; readonly code?: string | null } = {},
+  headers?: Record<string, string>
+): HttpServerResponse.HttpServerResponse =>
+  json(status, {
+    error: {
+      message,
+      type: options.type ?? "invalid_request_error",
+      param: options.param ?? null,
+      code: options.code ?? null
+    }
+  }, headers)
+
+/** A Google `google.rpc.Status` error. @internal */
+export const geminiError = (
+  code: number,
+  status: string,
+  message: string,
+  details?: ReadonlyArray<unknown>,
+  headers?: Record<string, string>
+): HttpServerResponse.HttpServerResponse =>
+  json(code, { error: { code, message, status, ...(details === undefined ? {} : { details }) } }, headers)
+
+/** Mask a key the way OpenAI echoes it: `sk-ab***wxyz`. @internal */
+export const maskKey = (key: string): string => {
+  const [head, tail] = key.length >= 18 ? [5, 4] : [Math.floor(key.length / 4), Math.floor(key.length / 4)]
+  return `${key.slice(0, head)}***${tail === 0 ? "" : key.slice(-tail)}`
+}
+
+/** Real seconds as a short decimal: 20 → "20", 33.3 ms → "0.033". @internal */
+export const formatSeconds = (ms: number): string => {
+  const s = Math.round(ms) / 1000
+  return Number.isInteger(s) ? String(s) : s.toFixed(3).replace(/0+$/, "")
+}
+
+/** `Retry-After` (ceil seconds) and `retry-after-ms` (exact) for a real delay. @internal */
+export const retryHeaders = (realMs: number): Record<string, string> => ({
+  "retry-after": String(Math.ceil(realMs / 1000)),
+  "retry-after-ms": String(Math.round(realMs))
+})
+
+/** The OpenAI "missing key" 401. @internal */
+export const openaiMissingKey = (): HttpServerResponse.HttpServerResponse =>
+  openaiError(
+    401,
+    "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY), or as the password field (with blank username) if you're accessing the API from your browser and are prompted for a username. You can obtain an API key from https://platform.openai.com/account/api-keys."
+  )
+
+/** The OpenAI "wrong key" 401 (key masked). @internal */
+export const openaiInvalidKey = (key: string): HttpServerResponse.HttpServerResponse =>
+  openaiError(
+    401,
+    `Incorrect API key provided: ${maskKey(key)}. You can find your API key at https://platform.openai.com/account/api-keys.`,
+    { code: "invalid_api_key" }
+  )
+
+/** Google's answer to a request without credentials. @internal */
+export const geminiMissingKey = (): HttpServerResponse.HttpServerResponse =>
+  geminiError(
+    401,
+    "UNAUTHENTICATED",
+    "Request is missing required authentication credential. Expected OAuth 2 access token, login cookie or other valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project."
+  )
+
+/** Google's answer to a wrong API key. @internal */
+export const geminiInvalidKey = (): HttpServerResponse.HttpServerResponse =>
+  geminiError(400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.", [{
+    "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+    reason: "API_KEY_INVALID",
+    domain: "googleapis.com",
+    metadata: { service: "generativelanguage.googleapis.com" }
+  }])
+
+/** OpenAI's answer to a body that is not JSON. @internal */
+export const openaiInvalidJson = (): HttpServerResponse.HttpServerResponse =>
+  openaiError(
+    400,
+    "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON. If you have trouble figuring out how to fix this, please contact us through our help center at help.openai.com.)"
+  )
+
+/** Google's answer to a body that is not JSON. @internal */
+export const geminiInvalidJson = (): HttpServerResponse.HttpServerResponse =>
+  geminiError(400, "INVALID_ARGUMENT", "Invalid JSON payload received. Unexpected token.", [{
+    "@type": "type.googleapis.com/google.rpc.BadRequest",
+    fieldViolations: [{ description: "Invalid JSON payload received. Unexpected token." }]
+  }])
+
+/** OpenAI "missing required parameter". @internal */
+export const openaiMissingParam = (param: string): HttpServerResponse.HttpServerResponse =>
+  openaiError(400, `Missing required parameter: '${param}'.`, { param, code: "missing_required_parameter" })
+
+/** OpenAI unknown model. @internal */
+export const openaiModelNotFound = (model: string): HttpServerResponse.HttpServerResponse =>
+  openaiError(404, `The model \`${model}\` does not exist or you do not have access to it.`, {
+    param: "model",
+    code: "model_not_found"
+  })
+
+/** Google unknown model. @internal */
+export const geminiModelNotFound = (model: string): HttpServerResponse.HttpServerResponse =>
+  geminiError(404, "NOT_FOUND", `models/${model} is not found for API version v1beta, or is not supported for generateContent.`)
+
+/** OpenAI context length exceeded. @internal */
+export const openaiContextLength = (limit: number, used: number, param = "messages"): HttpServerResponse.HttpServerResponse =>
+  openaiError(
+    400,
+    `This model's maximum context length is ${limit} tokens. However, your messages resulted in ${used} tokens. Please reduce the length of the messages.`,
+    { param, code: "context_length_exceeded" }
+  )
+
+/** Google context length exceeded. @internal */
+export const geminiContextLength = (limit: number, used: number): HttpServerResponse.HttpServerResponse =>
+  geminiError(
+    400,
+    "INVALID_ARGUMENT",
+    `The input token count (${used}) exceeds the maximum number of tokens allowed (${limit}).`
+  )
+
+/** The OpenAI images route's safety refusal. @internal */
+export const imageModerationBlocked = (requestId: string): HttpServerResponse.HttpServerResponse =>
+  json(400, {
+    error: {
+      code: "moderation_blocked",
+      message:
+        `Your request was rejected by the safety system. If you believe this is an error, contact us at help.openai.com and include the request ID ${requestId}.`,
+      param: null,
+      type: "image_generation_user_error"
+    }
+  })
+
+/** An S3-style XML error (expired or missing pre-signed URL). @internal */
+export const s3Error = (status: number, code: string, message: string): HttpServerResponse.HttpServerResponse =>
+  HttpServerResponse.text(
+    `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${message}</Message></Error>`,
+    { status, contentType: "application/xml" }
+  )
+
+const NGINX_502 =
+  "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>"
+
+/** What a hard fault needs to know. @internal */
+export interface FaultContext {
+  readonly model: string
+  /** The provider's retry hint, in real milliseconds. */
+  readonly retryAfterMs: number
+}
+
+const QUOTA_HELP = {
+  "@type": "type.googleapis.com/google.rpc.Help",
+  links: [{ description: "Learn more about Gemini API quotas", url: "https://ai.google.dev/gemini-api/docs/rate-limits" }]
+}
+
+/**
+ * The response of a hard fault that answers with an HTTP error (not
+ * `connectionReset`/`hang`, not the soft ones), or `undefined`.
+ *
+ * @internal
+ */
+export const hardFaultResponse = (
+  route: Route,
+  fault: Fault,
+  ctx: FaultContext
+): HttpServerResponse.HttpServerResponse | undefined => {
+  switch (fault) {
+    case "overloaded":
+      return route === "openai"
+        ? json(503, {
+          error: {
+            message:
+              "This model is currently experiencing high demand. Spikes in demand are usually temporary. Please try again later.",
+            code: "upstream_error",
+            status: 503
+          }
+        })
+        : geminiError(503, "UNAVAILABLE", "The model is overloaded. Please try again later.")
+    case "rateLimited": {
+      const seconds = formatSeconds(ctx.retryAfterMs)
+      if (route === "openai") {
+        return openaiError(
+          429,
+          `Rate limit reached for requests per min (RPM) on ${ctx.model}. Please try again in ${seconds}s.`,
+          { type: "requests", code: "rate_limit_exceeded" },
+          {
+            ...retryHeaders(ctx.retryAfterMs),
+            "x-ratelimit-limit-requests": "60",
+            "x-ratelimit-remaining-requests": "0",
+            "x-ratelimit-reset-requests": `${seconds}s`
+          }
+        )
+      }
+      return geminiError(
+        429,
+        "RESOURCE_EXHAUSTED",
+        `You exceeded your current quota, please check your plan and billing details. For more information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits. Please retry in ${seconds}s.`,
+        [
+          {
+            "@type": "type.googleapis.com/google.rpc.QuotaFailure",
+            violations: [{
+              quotaMetric: "generativelanguage.googleapis.com/generate_content_requests",
+              quotaId: "GenerateRequestsPerMinutePerProjectPerModel",
+              quotaDimensions: { location: "global", model: ctx.model },
+              quotaValue: "60"
+            }]
+          },
+          QUOTA_HELP,
+          { "@type": "type.googleapis.com/google.rpc.RetryInfo", retryDelay: `${seconds}s` }
+        ],
+        retryHeaders(ctx.retryAfterMs)
+      )
+    }
+    case "quotaExhausted":
+      return route === "openai"
+        ? openaiError(429, "You exceeded your current quota, please check your plan and billing details.", {
+          type: "insufficient_quota",
+          code: "insufficient_quota"
+        })
+        : geminiError(
+          429,
+          "RESOURCE_EXHAUSTED",
+          "You exceeded your current quota, please check your plan and billing details. For more information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits.",
+          [
+            {
+              "@type": "type.googleapis.com/google.rpc.QuotaFailure",
+              violations: [{
+                quotaMetric: "generativelanguage.googleapis.com/generate_content_free_tier_requests",
+                quotaId: "GenerateRequestsPerDayPerProjectPerModel-FreeTier",
+                quotaDimensions: { location: "global", model: ctx.model },
+                quotaValue: "250"
+              }]
+            },
+            QUOTA_HELP
+          ]
+        )
+    case "serverError":
+      return route === "openai"
+        ? openaiError(500, "The server had an error while processing your request. Sorry about that!", {
+          type: "server_error"
+        })
+        : geminiError(
+          500,
+          "INTERNAL",
+          "An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting"
+        )
+    case "badGateway":
+      return HttpServerResponse.text(NGINX_502, { status: 502, contentType: "text/html" })
+    case "gatewayTimeout":
+      return HttpServerResponse.text("upstream request timeout", { status: 504, contentType: "text/plain" })
+    default:
+      return undefined
+  }
+}
