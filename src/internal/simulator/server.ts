@@ -210,7 +210,7 @@ export const make = (config: SimulatorConfig) =>
           (degraded ? profile.outageLatencyFactor : 1)
         m.requests++
         m.outcomes[outcome]++
-        return { outcome, directives, latencyMs: latencySim / config.timeScale, simNow: now }
+        return { outcome, directives, latencyMs: Math.round(latencySim / config.timeScale), simNow: now }
       })
 
     const sleepLatency = (d: Decision): Effect.Effect<void> =>

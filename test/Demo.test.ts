@@ -1,0 +1,39 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Fiber, Option, TestClock } from "effect"
+import * as Demo from "../src/Demo.js"
+import { HttpLive } from "./support/simulator.js"
+
+// Let real I/O (loopback HTTP) make progress without sleeping: one macrotask turn.
+const ioTurn = Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
+
+/** Run an effect to completion while moving the TestClock forward in small steps. */
+const driveClock = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.gen(function*() {
+    const fiber = yield* Effect.fork(effect)
+    for (let i = 0; i < 20_000; i++) {
+      const done = yield* Fiber.poll(fiber)
+      if (Option.isSome(done)) break
+      yield* ioTurn
+      yield* TestClock.adjust("20 millis")
+    }
+    return yield* Fiber.join(fiber)
+  })
+
+describe("main job (demo)", () => {
+  it.scoped("every scripted step is classified as the step expects, through real HTTP", () =>
+    Effect.gen(function*() {
+      const outcomes = yield* driveClock(Demo.run())
+      const summary = Demo.summarize(outcomes)
+      const mismatches = outcomes.filter((o) => o.actual !== o.expected).map((o) => `${o.title}: ${o.actual} — ${o.detail}`)
+      expect(mismatches).toEqual([])
+      expect(summary.steps).toBe(24)
+      // every category of SPEC §2 is exercised
+      expect(Object.keys(summary.byClass).some((k) => k.startsWith("hard/"))).toBe(true)
+      expect(Object.keys(summary.byClass).some((k) => k.startsWith("soft/"))).toBe(true)
+      expect(Object.keys(summary.byClass).some((k) => k.startsWith("silent/"))).toBe(true)
+      // the demo key never leaks into what is printed
+      const printed = outcomes.map(Demo.formatStep).join("\n")
+      expect(printed).not.toContain("sk-sim-demo")
+      expect(printed).not.toContain("sk-wrong-key")
+    }).pipe(Effect.provide(HttpLive)))
+})
