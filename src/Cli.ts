@@ -10,8 +10,9 @@
 import { Command, Options } from "@effect/cli"
 import { FileSystem } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
-import { Console, Data, Duration, Effect, Option, ParseResult } from "effect"
+import { Console, Data, Duration, Effect, Option } from "effect"
 import * as Demo from "./Demo.js"
+import { formatParseError } from "./internal/formatError.js"
 import * as Simulator from "./Simulator.js"
 
 /**
@@ -94,7 +95,7 @@ export const loadSimulatorConfig = (path: string): Effect.Effect<Simulator.Simul
       catch: (e) => new InputError({ message: `${path} is not valid JSON: ${e instanceof Error ? e.message : String(e)}` })
     })
     return yield* Simulator.decodeConfig(parsed).pipe(
-      Effect.mapError((e) => new InputError({ message: `${path} is not a valid simulator config:\n${ParseResult.TreeFormatter.formatErrorSync(e)}` }))
+      Effect.mapError((e) => new InputError({ message: `${path} is not a valid simulator config:\n${formatParseError(e).replace(/^/gm, "  ")}` }))
     )
   })
 

@@ -31,8 +31,8 @@ describe("simulate --config", () => {
       }))))
       expect(error._tag).toBe("InputError")
       expect(error.message).toContain("bad.json")
-      expect(error.message).toContain("timeScale")
-      expect(error.message).toContain("kind")
+      expect(error.message).toContain("timeScale: Expected a positive number, actual -5")
+      expect(error.message).toContain(`models[0].kind: Expected "text" | "image" | "video", actual "hologram"`)
     }).pipe(Effect.provide(NodeContext.layer)))
 
   it.effect("a file that is not JSON is an InputError, not a crash", () =>

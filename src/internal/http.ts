@@ -7,10 +7,11 @@
  * @internal
  */
 import type { HttpClient, HttpClientRequest } from "@effect/platform"
-import { Chunk, Clock, Duration, Effect, Either, ParseResult, Redacted, Schema, Stream } from "effect"
+import { Chunk, Clock, Duration, Effect, Either, type Redacted, Schema, Stream } from "effect"
 import { boundBody, classifyResponse, classifyTransportError, scrubSecrets } from "../Classification.js"
 import { HardFailure } from "../Failure.js"
 import { squash } from "./errorBody.js"
+import { formatParseError } from "./formatError.js"
 
 /** @internal */
 export interface CallContext {
@@ -171,7 +172,7 @@ export const decodeJson = <A, I>(
         hardFailure(
           ctx,
           "ServerError",
-          `unexpected response shape in an HTTP ${raw.status} response: ${squash(ParseResult.TreeFormatter.formatErrorSync(error), 600)}`,
+          `unexpected response shape in an HTTP ${raw.status} response: ${squash(formatParseError(error).replace(/\n/g, "; "), 600)}`,
           { ...extra, code: "unexpected_response" }
         )
       ),
