@@ -30,6 +30,7 @@
  */
 import type { ServeError } from "@effect/platform/HttpServerError"
 import { Context, type Effect, Layer, type ParseResult, Schema, type Scope } from "effect"
+import * as Faults from "./internal/simulator/faults.js"
 import * as internal from "./internal/simulator/server.js"
 
 /**
@@ -46,20 +47,7 @@ import * as internal from "./internal/simulator/server.js"
  *
  * @since 0.1.0
  */
-export const Fault = Schema.Literal(
-  "overloaded",
-  "rateLimited",
-  "quotaExhausted",
-  "serverError",
-  "badGateway",
-  "gatewayTimeout",
-  "contentFilter",
-  "truncated",
-  "emptyOutput",
-  "malformedJson",
-  "connectionReset",
-  "hang"
-)
+export const Fault = Faults.Fault
 /** @since 0.1.0 */
 export type Fault = typeof Fault.Type
 
@@ -68,7 +56,7 @@ export type Fault = typeof Fault.Type
  *
  * @since 0.1.0
  */
-export const FAULTS: ReadonlyArray<Fault> = Fault.literals
+export const FAULTS: ReadonlyArray<Fault> = Faults.FAULTS
 
 /**
  * What a request turned into: success (`"ok"`, including tool calls) or a fault.

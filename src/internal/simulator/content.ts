@@ -3,23 +3,9 @@
  *
  * @internal
  */
-import type { Fault } from "../../Simulator.js"
+import { type Fault, isFault } from "./faults.js"
 import { hash32, Rng } from "./prng.js"
 
-const FAULT_NAMES: ReadonlySet<string> = new Set<Fault>([
-  "overloaded",
-  "rateLimited",
-  "quotaExhausted",
-  "serverError",
-  "badGateway",
-  "gatewayTimeout",
-  "contentFilter",
-  "truncated",
-  "emptyOutput",
-  "malformedJson",
-  "connectionReset",
-  "hang"
-])
 
 /** What the `[sim:…]` markers of a prompt ask for. @internal */
 export interface Directives {
@@ -40,7 +26,7 @@ export const parseDirectives = (text: string): Directives => {
     const name = m[1] ?? ""
     if (name === "reply" && m[2] !== undefined) reply ??= m[2]
     else if (name === "tool") tool = true
-    else if (outcome === undefined && (name === "ok" || FAULT_NAMES.has(name))) outcome = name as Fault | "ok"
+    else if (outcome === undefined && (name === "ok" || isFault(name))) outcome = name as Fault | "ok"
   }
   return {
     tool,

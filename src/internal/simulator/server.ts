@@ -31,26 +31,14 @@ import {
   toolArguments,
   truncate
 } from "./content.js"
+import { FAULTS } from "./faults.js"
 import { hash32, hexId, lognormal, Rng } from "./prng.js"
 import * as Wire from "./wire.js"
 
 type Response = HttpServerResponse.HttpServerResponse
 type Json = Record<string, unknown>
 
-const FAULT_ORDER: ReadonlyArray<Fault> = [
-  "overloaded",
-  "rateLimited",
-  "quotaExhausted",
-  "serverError",
-  "badGateway",
-  "gatewayTimeout",
-  "contentFilter",
-  "truncated",
-  "emptyOutput",
-  "malformedJson",
-  "connectionReset",
-  "hang"
-]
+const FAULT_ORDER = FAULTS
 const FAULT_SET: ReadonlySet<string> = new Set(FAULT_ORDER)
 
 const emptyOutcomes = (): Record<Outcome, number> => {
