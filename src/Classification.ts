@@ -136,6 +136,10 @@ const quotaIds = (info: ErrorInfo): ReadonlyArray<string> =>
       : []
   )
 
+/** How much of an error message is searched when classifying. */
+const MESSAGE_SCAN_LIMIT = 2048
+
+const authCodes = new Set(["invalid_api_key", "incorrect_api_key", "invalid_key", "api_key_invalid", "authentication_error", "unauthenticated"])
 const quotaCodes = new Set(["insufficient_quota", "billing_hard_limit_reached", "billing_not_active", "quota_exceeded"])
 const contextCodes = new Set(["context_length_exceeded", "string_above_max_length", "context_window_exceeded"])
 const filterCodes = new Set([
@@ -203,12 +207,15 @@ const rpcStatuses: Readonly<Record<string, HardReason>> = {
   CANCELLED: "ServerError"
 }
 
-const overloadText = /overload|high demand|over capacity|at capacity|capacity constraints|temporarily unavailable|try again later/i
-/** Wording explicit enough to override a 5xx status or vendor code (not the vaguer "try again later"). */
+/** Wording that turns a generic 5xx into an overload ("try again later" alone is not enough). */
+const overloadText = /overload|high demand|over capacity|at capacity|capacity constraints|temporarily unavailable/i
+/** Wording explicit enough to override a 5xx status or vendor code. */
 const overloadStrongText = /overload|high demand|over capacity|at capacity|capacity constraints/i
 
 const byStatus = (status: number): HardReason => {
   if (status === 401 || status === 403) return "Unauthorized"
+  // 402 Payment Required: out of credits (OpenRouter, DeepSeek); another vendor's model may still run
+  if (status === 402) return "QuotaExhausted"
   if (status === 404 || status === 410) return "NotFound"
   if (status === 408) return "Timeout"
   if (status === 429) return "RateLimited"
@@ -221,7 +228,10 @@ const byStatus = (status: number): HardReason => {
 const reasonOf = (status: number, info: ErrorInfo, hasRetryInfo: boolean): HardReason => {
   const code = info.code?.toLowerCase()
   const type = info.type?.toLowerCase()
-  const message = info.message ?? ""
+  // Only a bounded prefix of the message is searched, with linear-time checks:
+  // error messages come from the network and can be megabytes long.
+  const message = (info.message ?? "").slice(0, MESSAGE_SCAN_LIMIT)
+  const lower = message.toLowerCase()
   const is4xx = status >= 400 && status < 500
   // 1. Quota: a 429 that waiting a minute will not fix (SPEC §1 "wait for quota reset").
   if ((code !== undefined && quotaCodes.has(code)) || (type !== undefined && quotaCodes.has(type))) return "QuotaExhausted"
@@ -229,16 +239,27 @@ const reasonOf = (status: number, info: ErrorInfo, hasRetryInfo: boolean): HardR
   if (quotas.some((id) => /per ?day/i.test(id))) return "QuotaExhausted"
   // With QuotaFailure violations the ids say which window was hit (PerMinute
   // is a rate limit even though Google's message says "exceeded your current quota").
-  if (status === 429 && !hasRetryInfo && quotas.length === 0 && /exceeded your current quota|quota.*(?:exhausted|exceeded).*(?:day|month|billing)/i.test(message)) {
+  if (
+    status === 429 && !hasRetryInfo && quotas.length === 0 &&
+    (lower.includes("exceeded your current quota") ||
+      (lower.includes("quota") && /exhausted|exceeded/.test(lower) && /day|month|billing/.test(lower)))
+  ) {
     return "QuotaExhausted"
   }
   // 2. The request is too long for this model (another model may take it).
-  if ((code !== undefined && contextCodes.has(code)) || (is4xx && /context[ _]length|maximum context|context window|prompt is too long|input token count.*exceeds/i.test(message))) {
+  if (
+    (code !== undefined && contextCodes.has(code)) ||
+    (is4xx && (/context[ _]length|maximum context|context window|prompt is too long/.test(lower) ||
+      (lower.includes("input token count") && lower.includes("exceeds"))))
+  ) {
     return "ContextLengthExceeded"
   }
   // 3. A safety system refused the prompt.
   if ((code !== undefined && filterCodes.has(code)) || (type !== undefined && filterCodes.has(type))) return "ContentFiltered"
-  if (is4xx && /safety system|content policy|content management policy|moderation/i.test(message)) return "ContentFiltered"
+  if (is4xx && /safety system|content policy|content management policy|flagged by (?:the |our )?moderation|moderation (?:system|block)/.test(lower)) {
+    return "ContentFiltered"
+  }
+  if (code !== undefined && authCodes.has(code)) return "Unauthorized"
   if (code !== undefined && notFoundCodes.has(code) && (is4xx || status === 200)) return "NotFound"
   // 4. Google sends a bad or expired API key as 400 INVALID_ARGUMENT; ErrorInfo.reason says so.
   if (errorInfoReasons(info).some((r) => authInfoReasons.has(r))) return "Unauthorized"
@@ -246,8 +267,8 @@ const reasonOf = (status: number, info: ErrorInfo, hasRetryInfo: boolean): HardR
   // 7. Overload promoted from the wording of a 5xx that would otherwise be a
   // generic server error or time-out ("The model is overloaded", "high demand").
   if (status >= 500 && status < 600) {
-    if (reason === "ServerError" && overloadText.test(message)) return "Overloaded"
-    if (reason === "Timeout" && overloadStrongText.test(message)) return "Overloaded"
+    if (reason === "ServerError" && overloadText.test(lower)) return "Overloaded"
+    if (reason === "Timeout" && overloadStrongText.test(lower)) return "Overloaded"
   }
   return reason
 }
@@ -289,10 +310,37 @@ export const scrubSecrets = (text: string, secrets: ReadonlyArray<Redacted.Redac
   let out = text
   for (const secret of secrets ?? []) {
     const value = Redacted.value(secret)
-    if (typeof value === "string" && value.length >= 4) out = out.split(value).join("[REDACTED]")
+    if (typeof value !== "string" || value.length < 4) continue
+    // the key as sent, URL-encoded, and escaped inside a JSON string
+    for (const form of new Set([value, encodeURIComponent(value), JSON.stringify(value).slice(1, -1)])) {
+      out = out.split(form).join("[REDACTED]")
+    }
   }
-  // Keys echoed back by providers, masked or not ("sk-abc***wxyz", "AIza...").
-  return out.replace(/\b(?:sk-[A-Za-z0-9_*\-]{4,}|AIza[0-9A-Za-z_\-]{8,})/g, "[REDACTED]")
+  // Well-known key shapes echoed in full.
+  return redactMaskedEchoes(out).replace(/\b(?:sk-[A-Za-z0-9_\-]{8,}|AIza[0-9A-Za-z_\-]{8,})/g, "[REDACTED]")
+}
+
+const isKeyChar = (c: string | undefined): boolean => c !== undefined && /[A-Za-z0-9_\-]/.test(c)
+
+/**
+ * Masked echoes ("sk-ab***wxyz", "gw-li***1c3e"): the token around every run
+ * of three or more asterisks. Found from the asterisks outwards, so the work is
+ * linear in the text's length.
+ */
+const redactMaskedEchoes = (text: string): string => {
+  if (!text.includes("***")) return text
+  let out = ""
+  let at = 0
+  for (const match of text.matchAll(/\*{3,}/g)) {
+    let start = match.index
+    let end = match.index + match[0].length
+    if (start < at) continue
+    for (let n = 0; n < 64 && start > at && isKeyChar(text[start - 1]); n++) start--
+    for (let n = 0; n < 64 && isKeyChar(text[end]); n++) end++
+    out += `${text.slice(at, start)}[REDACTED]`
+    at = end
+  }
+  return out + text.slice(at)
 }
 
 const decoder = new TextDecoder("utf-8", { fatal: false })
@@ -347,6 +395,9 @@ export const classifyResponse = (input: ResponseInput): HardFailure => {
   } catch {
     text = ""
   }
+  // Scrub before parsing, so no field (message, param, code, request id, raw
+  // body) and no truncation point can carry a piece of a key.
+  text = scrubSecrets(text, input.secrets)
   const info = parseErrorBody(text)
   const bodyRetry = retryAfterFromBody(info)
   const retryAfter = Option.orElse(retryAfterFromHeaders(input.headers, input.now), () => bodyRetry)
@@ -359,8 +410,7 @@ export const classifyResponse = (input: ResponseInput): HardFailure => {
     : info.format === "json" || info.format === "invalid-json"
     ? info.message
     : `HTTP ${status}: ${info.message}`
-  const scrubbed = scrubSecrets(baseMessage, input.secrets)
-  const message = scrubbed.length > RAW_BODY_LIMIT ? `${scrubbed.slice(0, RAW_BODY_LIMIT)}…` : scrubbed
+  const message = baseMessage.length > RAW_BODY_LIMIT ? `${baseMessage.slice(0, RAW_BODY_LIMIT)}…` : baseMessage
   const code = info.code ?? info.rpcStatus ?? info.type
   return new HardFailure({
     reason,
@@ -372,7 +422,7 @@ export const classifyResponse = (input: ResponseInput): HardFailure => {
     ...(code === undefined ? {} : { code }),
     ...(requestId === undefined ? {} : { requestId }),
     ...(Option.isSome(retryAfter) ? { retryAfter: retryAfter.value } : {}),
-    ...(text.length === 0 ? {} : { rawBody: boundBody(scrubSecrets(text, input.secrets)) })
+    ...(text.length === 0 ? {} : { rawBody: boundBody(text) })
   })
 }
 

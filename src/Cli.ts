@@ -10,7 +10,7 @@
 import { Command, Options } from "@effect/cli"
 import { FileSystem } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
-import { Console, Data, Duration, Effect, Option } from "effect"
+import { Console, Data, Duration, Effect, Option, Schema } from "effect"
 import * as Demo from "./Demo.js"
 import { formatParseError } from "./internal/formatError.js"
 import * as Simulator from "./Simulator.js"
@@ -99,16 +99,54 @@ export const loadSimulatorConfig = (path: string): Effect.Effect<Simulator.Simul
     )
   })
 
-const simulate = Command.make("simulate", { config: configFile, port, timeScale, seed }, (flags) =>
+/**
+ * The flags of the `simulate` command.
+ *
+ * @since 0.1.0
+ */
+export interface SimulateFlags {
+  /** A config file (JSON); none: the built-in {@link Simulator.defaultScenario}. */
+  readonly config: Option.Option<string>
+  readonly port: Option.Option<number>
+  readonly timeScale: Option.Option<number>
+  readonly seed: Option.Option<number>
+}
+
+const flagNames: Readonly<Record<string, string>> = { port: "--port", timeScale: "--time-scale", seed: "--seed" }
+
+/**
+ * The configuration `simulate` serves: the config file (or the built-in
+ * scenario) with `--port`, `--time-scale` and `--seed` laid over it, decoded
+ * as a whole. Anything invalid is an {@link InputError} whose message names
+ * the field (`port: Expected …`).
+ *
+ * @since 0.1.0
+ */
+export const resolveSimulatorConfig = (
+  flags: SimulateFlags
+): Effect.Effect<Simulator.SimulatorConfig, InputError, FileSystem.FileSystem> =>
   Effect.gen(function*() {
     const base = Option.isSome(flags.config) ? yield* loadSimulatorConfig(flags.config.value) : Simulator.defaultScenario
-    const config = Simulator.SimulatorConfig.make({
-      ...base,
-      port: Option.getOrElse(flags.port, () => base.port),
-      timeScale: Option.getOrElse(flags.timeScale, () => base.timeScale),
-      seed: Option.getOrElse(flags.seed, () => base.seed)
-    })
-    if (config.timeScale <= 0) return yield* new InputError({ message: "--time-scale must be > 0" })
+    const overrides = {
+      ...Option.match(flags.port, { onNone: () => ({}), onSome: (port) => ({ port }) }),
+      ...Option.match(flags.timeScale, { onNone: () => ({}), onSome: (timeScale) => ({ timeScale }) }),
+      ...Option.match(flags.seed, { onNone: () => ({}), onSome: (seed) => ({ seed }) })
+    }
+    if (Object.keys(overrides).length === 0) return base
+    // The base is valid: encode it back to its JSON form, lay the flags over it
+    // and decode the result, so the flags get the same checks as a file.
+    const encoded = yield* Schema.encode(Simulator.SimulatorConfig)(base).pipe(Effect.orDie)
+    return yield* Simulator.decodeConfig({ ...encoded, ...overrides }).pipe(
+      Effect.mapError((e) => {
+        const given = Object.keys(overrides).map((key) => flagNames[key] ?? key).join(", ")
+        return new InputError({ message: `invalid simulator settings (from ${given}):\n${formatParseError(e).replace(/^/gm, "  ")}` })
+      })
+    )
+  })
+
+const simulate = Command.make("simulate", { config: configFile, port, timeScale, seed }, (flags) =>
+  Effect.gen(function*() {
+    const config = yield* resolveSimulatorConfig(flags)
     const sim = yield* Simulator.make(config)
     yield* Console.log(`provider simulator listening on ${sim.url}`)
     yield* Console.log(`  OpenAI-compatible: ${sim.url}/v1/chat/completions, /v1/images/generations, /v1/videos`)

@@ -113,15 +113,18 @@ export const run = (
     const scenario = options.scenario ?? Simulator.defaultScenario
     const sim = yield* Simulator.make(Simulator.SimulatorConfig.make({ ...scenario, apiKeys: [DEMO_KEY] }))
     const apiKey = Redacted.make(DEMO_KEY)
-    const openai = yield* OpenAICompatible.make({ name: "gateway", baseUrl: sim.url, apiKey })
-    const gemini = yield* Gemini.make({ name: "gemini", baseUrl: sim.url, apiKey })
-    const hanging = yield* OpenAICompatible.make({
+    // the options below are constants: if they were invalid it would be a bug here (a defect)
+    const openai = yield* Effect.orDie(OpenAICompatible.make({ name: "gateway", baseUrl: sim.url, apiKey }))
+    const gemini = yield* Effect.orDie(Gemini.make({ name: "gemini", baseUrl: sim.url, apiKey }))
+    const hanging = yield* Effect.orDie(OpenAICompatible.make({
       name: "gateway",
       baseUrl: sim.url,
       apiKey,
       timeout: options.hangTimeout ?? Duration.seconds(2)
-    })
-    const wrongKey = yield* OpenAICompatible.make({ name: "gateway", baseUrl: sim.url, apiKey: Redacted.make("sk-wrong-key-9999") })
+    }))
+    const wrongKey = yield* Effect.orDie(
+      OpenAICompatible.make({ name: "gateway", baseUrl: sim.url, apiKey: Redacted.make("sk-wrong-key-9999") })
+    )
 
     type Step = readonly [title: string, provider: ProviderService, model: string, expected: string, run: Effect.Effect<string, GenerationFailure>]
     const textOk = (e: Effect.Effect<{ readonly content: string | null; readonly toolCalls: ReadonlyArray<{ readonly name: string }>; readonly finishReason: string }, GenerationFailure>) =>

@@ -14,7 +14,7 @@ import { Config, type ConfigError, type Duration, Effect, Layer, Redacted } from
 import { HardFailure, SoftFailure } from "./Failure.js"
 import { GeneratedImage, type ImageRequest, ImageResult } from "./ImageGeneration.js"
 import { contextFor, decodeBase64, resolve, sniffImageType } from "./internal/adapter.js"
-import { type CallContext, decodeJson, joinUrl, omitUndefined, send } from "./internal/http.js"
+import { type CallContext, decodeJson, joinUrl, omitUndefined, sendJson } from "./internal/http.js"
 import * as Wire from "./internal/wire/gemini.js"
 import * as Provider from "./Provider.js"
 import { type TextRequest, TextResult, ToolCall } from "./TextGeneration.js"
@@ -40,7 +40,8 @@ export interface Options {
   readonly apiKey: Redacted.Redacted
   readonly timeout?: Duration.DurationInput
   readonly maxResponseBytes?: number
-  readonly headers?: Readonly<Record<string, string>>
+  /** Extra headers; `Redacted` values are secrets (scrubbed from failures, redacted in spans). */
+  readonly headers?: Readonly<Record<string, string | Redacted.Redacted>>
 }
 
 /** Finish reasons that mean a safety system blocked the output. */
@@ -74,10 +75,8 @@ const usageOf = (body: Body): Usage | undefined =>
 /**
  * The first candidate's parts, or the soft failure that explains why there is
  * nothing usable. Shared by text and image interpretation.
- *
- * @internal
  */
-export const firstCandidate = (
+const firstCandidate = (
   ctx: CallContext,
   body: Body,
   requestId: string | undefined
@@ -114,7 +113,7 @@ export const firstCandidate = (
 }
 
 /** @internal */
-export const interpretText = (ctx: CallContext, body: Body, requestId: string | undefined): Effect.Effect<TextResult, SoftFailure> =>
+const interpretText = (ctx: CallContext, body: Body, requestId: string | undefined): Effect.Effect<TextResult, SoftFailure> =>
   Effect.flatMap(firstCandidate(ctx, body, requestId), ({ finishReason, parts }): Effect.Effect<TextResult, SoftFailure> => {
     const text = parts.flatMap((p) => (p.text === undefined ? [] : [p.text])).join("")
     const toolCalls = parts.flatMap((p, i) =>
@@ -135,7 +134,7 @@ export const interpretText = (ctx: CallContext, body: Body, requestId: string | 
   })
 
 /** @internal */
-export const interpretImage = (
+const interpretImage = (
   ctx: CallContext,
   body: Body,
   requestId: string | undefined
@@ -172,7 +171,7 @@ export const interpretImage = (
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b))
 
 /** "1024x1536" → "2:3" (Gemini `imageConfig.aspectRatio`). @internal */
-export const aspectRatioOf = (size: string | undefined): string | undefined => {
+const aspectRatioOf = (size: string | undefined): string | undefined => {
   const m = size === undefined ? null : /^(\d+)x(\d+)$/.exec(size)
   if (m === null || m[1] === undefined || m[2] === undefined) return undefined
   const w = Number(m[1])
@@ -227,22 +226,21 @@ const imageBody = (request: ImageRequest) => {
  *
  * @since 0.1.0
  */
-export const make = (options: Options): Effect.Effect<Provider.ProviderService, never, HttpClient.HttpClient> =>
+export const make = (options: Options): Effect.Effect<Provider.ProviderService, Provider.InvalidProviderOptions, HttpClient.HttpClient> =>
   Effect.gen(function*() {
-    const resolved = resolve({ name: "gemini", baseUrl: "https://generativelanguage.googleapis.com" }, options)
+    const resolved = yield* resolve({ name: "gemini", baseUrl: "https://generativelanguage.googleapis.com" }, options)
     const client = yield* HttpClient.HttpClient
     // The key goes in a header, never in the URL (URLs end up in logs).
-    const generateContent = (model: string, body: unknown) =>
+    const generateContent = (model: string) =>
       HttpClientRequest.post(joinUrl(resolved.baseUrl, `/v1beta/models/${encodeURIComponent(model)}:generateContent`)).pipe(
         HttpClientRequest.setHeaders(resolved.headers),
         HttpClientRequest.setHeader("x-goog-api-key", Redacted.value(resolved.apiKey)),
-        HttpClientRequest.acceptJson,
-        HttpClientRequest.bodyUnsafeJson(body)
+        HttpClientRequest.acceptJson
       )
 
     const generateText = (request: TextRequest) => {
       const ctx = contextFor(resolved, request.model)
-      return send(client, generateContent(request.model, textBody(request)), ctx).pipe(
+      return sendJson(client, generateContent(request.model), textBody(request), ctx).pipe(
         Effect.flatMap((raw) =>
           decodeJson(Wire.GenerateContentResponse, raw, ctx).pipe(Effect.flatMap((body) => interpretText(ctx, body, raw.requestId)))
         ),
@@ -258,7 +256,7 @@ export const make = (options: Options): Effect.Effect<Provider.ProviderService, 
           message: "generateContent returns one image per call; send n = 1 and repeat the call"
         }))
       }
-      return send(client, generateContent(request.model, imageBody(request)), ctx).pipe(
+      return sendJson(client, generateContent(request.model), imageBody(request), ctx).pipe(
         Effect.flatMap((raw) =>
           decodeJson(Wire.GenerateContentResponse, raw, ctx).pipe(Effect.flatMap((body) => interpretImage(ctx, body, raw.requestId)))
         ),
@@ -286,7 +284,7 @@ export const make = (options: Options): Effect.Effect<Provider.ProviderService, 
  *
  * @since 0.1.0
  */
-export const layer = (options: Options): Layer.Layer<Provider.Provider, never, HttpClient.HttpClient> =>
+export const layer = (options: Options): Layer.Layer<Provider.Provider, Provider.InvalidProviderOptions, HttpClient.HttpClient> =>
   Layer.effect(Provider.Provider, make(options))
 
 /**
@@ -308,5 +306,5 @@ export const config = (prefix = "GEMINI"): Config.Config<Options> =>
  */
 export const layerConfig = (
   options: Config.Config<Options> = config()
-): Layer.Layer<Provider.Provider, ConfigError.ConfigError, HttpClient.HttpClient> =>
+): Layer.Layer<Provider.Provider, ConfigError.ConfigError | Provider.InvalidProviderOptions, HttpClient.HttpClient> =>
   Layer.effect(Provider.Provider, Effect.flatMap(options, make))

@@ -15,7 +15,7 @@ import { Config, type Duration, Effect, Layer, Option, type Redacted } from "eff
 import { HardFailure, SoftFailure } from "./Failure.js"
 import { GeneratedImage, type ImageRequest, ImageResult } from "./ImageGeneration.js"
 import { contextFor, decodeBase64, resolve, type ResolvedOptions, sniffImageType } from "./internal/adapter.js"
-import { type CallContext, decodeJson, joinUrl, omitUndefined, send } from "./internal/http.js"
+import { type CallContext, decodeJson, hardFailure, joinUrl, omitUndefined, send, sendJson } from "./internal/http.js"
 import * as Wire from "./internal/wire/openai.js"
 import * as Provider from "./Provider.js"
 import { type TextRequest, TextResult, ToolCall } from "./TextGeneration.js"
@@ -43,7 +43,8 @@ export interface Options {
   readonly timeout?: Duration.DurationInput
   readonly maxResponseBytes?: number
   /** Extra headers (e.g. a gateway's routing header). */
-  readonly headers?: Readonly<Record<string, string>>
+  /** Extra headers; `Redacted` values are secrets (scrubbed from failures, redacted in spans). */
+  readonly headers?: Readonly<Record<string, string | Redacted.Redacted>>
 }
 
 const finishReasonOf = (raw: string | null | undefined): string => raw ?? "stop"
@@ -74,10 +75,8 @@ const soft = (
 
 /**
  * Turn a decoded chat completion into a result or a soft failure (SPEC §2.2).
- *
- * @internal
  */
-export const interpretChatCompletion = (
+const interpretChatCompletion = (
   ctx: CallContext,
   body: typeof Wire.ChatCompletion.Type,
   requestId: string | undefined
@@ -152,10 +151,8 @@ const imageBody = (request: ImageRequest) =>
 /**
  * Turn a decoded images response into a result, or `EmptyOutput` when no
  * image came back (SPEC §9: the prompt was filtered).
- *
- * @internal
  */
-export const interpretImages = (
+const interpretImages = (
   ctx: CallContext,
   body: typeof Wire.ImagesResponse.Type,
   requestId: string | undefined
@@ -197,10 +194,8 @@ export const interpretImages = (
 
 /**
  * Normalise a video task body of any of the three dialects.
- *
- * @internal
  */
-export const interpretVideoTask = (
+const interpretVideoTask = (
   ctx: CallContext,
   options: ResolvedOptions,
   body: typeof Wire.VideoTaskBody.Type,
@@ -273,9 +268,9 @@ export const interpretVideoTask = (
  *
  * @since 0.1.0
  */
-export const make = (options: Options): Effect.Effect<Provider.ProviderService, never, HttpClient.HttpClient> =>
+export const make = (options: Options): Effect.Effect<Provider.ProviderService, Provider.InvalidProviderOptions, HttpClient.HttpClient> =>
   Effect.gen(function*() {
-    const resolved = resolve({ name: "openai-compatible" }, options)
+    const resolved = yield* resolve({ name: "openai-compatible" }, options)
     const client = yield* HttpClient.HttpClient
     const post = (path: string) =>
       HttpClientRequest.post(joinUrl(resolved.baseUrl, path)).pipe(
@@ -286,7 +281,7 @@ export const make = (options: Options): Effect.Effect<Provider.ProviderService, 
 
     const generateText = (request: TextRequest) => {
       const ctx = contextFor(resolved, request.model)
-      return send(client, HttpClientRequest.bodyUnsafeJson(post("/v1/chat/completions"), chatBody(request)), ctx).pipe(
+      return sendJson(client, post("/v1/chat/completions"), chatBody(request), ctx).pipe(
         Effect.flatMap((raw) =>
           decodeJson(Wire.ChatCompletion, raw, ctx).pipe(
             Effect.flatMap((body) => interpretChatCompletion(ctx, body, raw.requestId))
@@ -298,7 +293,7 @@ export const make = (options: Options): Effect.Effect<Provider.ProviderService, 
 
     const generateImage = (request: ImageRequest) => {
       const ctx = contextFor(resolved, request.model)
-      return send(client, HttpClientRequest.bodyUnsafeJson(post("/v1/images/generations"), imageBody(request)), ctx).pipe(
+      return sendJson(client, post("/v1/images/generations"), imageBody(request), ctx).pipe(
         Effect.flatMap((raw) =>
           decodeJson(Wire.ImagesResponse, raw, ctx).pipe(
             Effect.flatMap((body) => interpretImages(ctx, body, raw.requestId))
@@ -318,12 +313,15 @@ export const make = (options: Options): Effect.Effect<Provider.ProviderService, 
       // Serialise the multipart body with the platform's own encoder: the
       // undici client of @effect/platform-node cannot stream Node's global
       // FormData ("action is not a function"), and bytes work on any client.
-      const encoded = Effect.promise(async () => {
-        const response = new Response(form)
-        return {
-          bytes: new Uint8Array(await response.arrayBuffer()),
-          contentType: response.headers.get("content-type") ?? "multipart/form-data"
-        }
+      const encoded = Effect.tryPromise({
+        try: async () => {
+          const response = new Response(form)
+          return {
+            bytes: new Uint8Array(await response.arrayBuffer()),
+            contentType: response.headers.get("content-type") ?? "multipart/form-data"
+          }
+        },
+        catch: (error) => hardFailure(ctx, "BadRequest", `the video request cannot be encoded as multipart/form-data: ${String(error)}`, { code: "invalid_request_body" })
       })
       return encoded.pipe(
         Effect.flatMap(({ bytes, contentType }) =>
@@ -363,7 +361,7 @@ export const make = (options: Options): Effect.Effect<Provider.ProviderService, 
  *
  * @since 0.1.0
  */
-export const layer = (options: Options): Layer.Layer<Provider.Provider, never, HttpClient.HttpClient> =>
+export const layer = (options: Options): Layer.Layer<Provider.Provider, Provider.InvalidProviderOptions, HttpClient.HttpClient> =>
   Layer.effect(Provider.Provider, make(options))
 
 /**
@@ -385,5 +383,5 @@ export const config = (prefix = "OPENAI"): Config.Config<Options> =>
  */
 export const layerConfig = (
   options: Config.Config<Options> = config()
-): Layer.Layer<Provider.Provider, import("effect/ConfigError").ConfigError, HttpClient.HttpClient> =>
+): Layer.Layer<Provider.Provider, import("effect/ConfigError").ConfigError | Provider.InvalidProviderOptions, HttpClient.HttpClient> =>
   Layer.effect(Provider.Provider, Effect.flatMap(options, make))

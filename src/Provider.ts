@@ -9,12 +9,13 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, Option } from "effect"
-import { type GenerationFailure, type HardFailure, SilentFailure } from "./Failure.js"
-import type { ImageRequest, ImageResult } from "./ImageGeneration.js"
+import { Context, Effect, Either, Option, ParseResult, Schema } from "effect"
+import { type GenerationFailure, HardFailure, SilentFailure } from "./Failure.js"
+import { ImageRequest, type ImageResult } from "./ImageGeneration.js"
+import { formatParseError } from "./internal/formatError.js"
 import * as OutputValidator from "./OutputValidator.js"
-import type { TextRequest, TextResult } from "./TextGeneration.js"
-import type { VideoRequest, VideoTask } from "./VideoGeneration.js"
+import { TextRequest, type TextResult } from "./TextGeneration.js"
+import { VideoRequest, type VideoTask } from "./VideoGeneration.js"
 
 /**
  * What a provider can do. Every error is a classified failure.
@@ -53,35 +54,92 @@ export interface ProviderService {
  */
 export class Provider extends Context.Tag("effect-ai-resilience/Provider")<Provider, ProviderService>() {}
 
+const decodeOptions = { errors: "all", onExcessProperty: "ignore" } as const
+
 /**
- * Build a provider from its raw operations, adding the request's declarative
- * output validation to `generateText`: text output that a validator rejects
- * becomes `SilentFailure("InvalidOutput")` holding the whole output. Results
- * that are tool calls (no text) are not validated.
+ * Check a request against its Schema before any I/O. Class instances made
+ * with `X.make` are valid by construction, but structurally typed plain
+ * objects are not checked by TypeScript (`maxTokens: -5`): they fail here
+ * with `BadRequest` naming the field instead of reaching the wire.
+ */
+const checked = <A extends { readonly model: string }, I>(
+  provider: string,
+  schema: Schema.Schema<A, I>,
+  request: A
+): Effect.Effect<A, HardFailure> =>
+  Either.match(Schema.decodeUnknownEither(schema, decodeOptions)(request), {
+    onRight: Effect.succeed,
+    onLeft: (error) => {
+      const [first] = ParseResult.ArrayFormatter.formatErrorSync(error)
+      const model = (request as { readonly model?: unknown }).model
+      return Effect.fail(
+        new HardFailure({
+          reason: "BadRequest",
+          provider,
+          model: typeof model === "string" ? model : "unknown",
+          message: `invalid request (nothing was sent):\n${formatParseError(error)}`,
+          code: "invalid_request",
+          ...(first === undefined || first.path.length === 0 ? {} : { param: first.path.map(String).join(".") })
+        })
+      )
+    }
+  })
+
+const PollTarget = Schema.Struct({ id: Schema.NonEmptyTrimmedString, model: Schema.NonEmptyTrimmedString })
+
+/**
+ * Build a provider from its raw operations. It adds what every provider must
+ * do the same way, whatever its wire format:
+ *
+ * - each request is checked against its Schema before any I/O (`BadRequest`
+ *   naming the field, nothing sent);
+ * - text output that one of the request's validators rejects becomes
+ *   `SilentFailure("InvalidOutput")` holding the whole output. Results that are
+ *   tool calls (no text) are not validated.
  *
  * @since 0.1.0
  */
 export const make = (raw: ProviderService): ProviderService => ({
   ...raw,
   generateText: (request) =>
-    Effect.flatMap(raw.generateText(request), (result) => {
-      const validators = request.validate ?? []
-      if (validators.length === 0 || result.content === null) return Effect.succeed(result)
-      return Option.match(OutputValidator.validate(validators, result.content), {
-        onNone: () => Effect.succeed(result),
-        onSome: ({ problem, validator }) =>
-          Effect.fail(
-            new SilentFailure({
-              reason: "InvalidOutput",
-              provider: result.provider,
-              model: result.model,
-              status: 200,
-              message: `output failed validator ${validator}: ${problem}`,
-              validator,
-              output: result.content ?? "",
-              ...(result.requestId === undefined ? {} : { requestId: result.requestId })
-            })
-          )
+    checked(raw.name, TextRequest, request).pipe(
+      Effect.flatMap(raw.generateText),
+      Effect.flatMap((result) => {
+        const validators = request.validate ?? []
+        if (validators.length === 0 || result.content === null) return Effect.succeed(result)
+        return Option.match(OutputValidator.validate(validators, result.content), {
+          onNone: () => Effect.succeed(result),
+          onSome: ({ problem, validator }) =>
+            Effect.fail(
+              new SilentFailure({
+                reason: "InvalidOutput",
+                provider: result.provider,
+                model: result.model,
+                status: 200,
+                message: `output failed validator ${validator}: ${problem}`,
+                validator,
+                output: result.content ?? "",
+                ...(result.requestId === undefined ? {} : { requestId: result.requestId })
+              })
+            )
+        })
       })
-    })
+    ),
+  generateImage: (request) => Effect.flatMap(checked(raw.name, ImageRequest, request), raw.generateImage),
+  submitVideo: (request) => Effect.flatMap(checked(raw.name, VideoRequest, request), raw.submitVideo),
+  pollVideo: (task) => Effect.flatMap(checked(raw.name, PollTarget, task), raw.pollVideo)
 })
+
+/**
+ * Options given to a provider adapter are invalid (a base URL that is not
+ * http(s), a non-positive time-out or body limit, …). `field` names the option.
+ *
+ * @since 0.1.0
+ */
+export class InvalidProviderOptions extends Schema.TaggedError<InvalidProviderOptions>(
+  "effect-ai-resilience/InvalidProviderOptions"
+)("InvalidProviderOptions", {
+  provider: Schema.String,
+  field: Schema.String,
+  message: Schema.String
+}) {}

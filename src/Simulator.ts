@@ -87,26 +87,39 @@ const Probability = Schema.Number.pipe(Schema.between(0, 1))
 const NonNegative = Schema.Number.pipe(Schema.nonNegative())
 const prob = Schema.optionalWith(Probability, { default: () => 0 })
 
+/** Slack for floating-point sums such as `0.1 + 0.2 + 0.7`. */
+const SUM_EPSILON = 1e-9
+
 /**
  * Per-request fault probabilities (each 0..1, default 0). One uniform draw
- * per request is compared against their running sum, in {@link FAULTS} order.
+ * per request is compared against their running sum, in {@link FAULTS} order,
+ * so the probabilities must sum to at most 1 (a larger sum would silently
+ * starve the faults late in the order).
  *
  * @since 0.1.0
  */
-export class FaultProfile extends Schema.Class<FaultProfile>("effect-ai-resilience/Simulator/FaultProfile")({
-  overloaded: prob,
-  rateLimited: prob,
-  quotaExhausted: prob,
-  serverError: prob,
-  badGateway: prob,
-  gatewayTimeout: prob,
-  contentFilter: prob,
-  truncated: prob,
-  emptyOutput: prob,
-  malformedJson: prob,
-  connectionReset: prob,
-  hang: prob
-}) {}
+export class FaultProfile extends Schema.Class<FaultProfile>("effect-ai-resilience/Simulator/FaultProfile")(
+  Schema.Struct({
+    overloaded: prob,
+    rateLimited: prob,
+    quotaExhausted: prob,
+    serverError: prob,
+    badGateway: prob,
+    gatewayTimeout: prob,
+    contentFilter: prob,
+    truncated: prob,
+    emptyOutput: prob,
+    malformedJson: prob,
+    connectionReset: prob,
+    hang: prob
+  }).pipe(
+    Schema.filter((profile) => {
+      const sum = Faults.FAULTS.reduce((acc, fault) => acc + profile[fault], 0)
+      return sum <= 1 + SUM_EPSILON ||
+        `fault probabilities must sum to at most 1, but they sum to ${Number(sum.toFixed(6))}`
+    })
+  )
+) {}
 
 /**
  * Lognormal latency of a successful call, in simulated milliseconds.
@@ -175,7 +188,9 @@ export class ModelProfile extends Schema.Class<ModelProfile>("effect-ai-resilien
   latency: Schema.optionalWith(Latency, { default: () => new Latency() }),
   /** Latency multiplier for successful calls during an outage window or override. */
   outageLatencyFactor: Schema.optionalWith(Schema.Number.pipe(Schema.positive()), { default: () => 3 }),
-  faults: Schema.optionalWith(FaultProfile, { default: () => new FaultProfile() }),
+  // `exact`: a missing key gets the default; no `| undefined` alternative that
+  // would add "Expected undefined" next to the profile's own error.
+  faults: Schema.optionalWith(FaultProfile, { default: () => new FaultProfile(), exact: true }),
   /** The wait the provider asks for on 429, in simulated seconds. */
   retryAfterSeconds: Schema.optionalWith(NonNegative, { default: () => 20 }),
   outages: Schema.optionalWith(Schema.Array(Outage), { default: () => [] }),
@@ -186,8 +201,46 @@ export class ModelProfile extends Schema.Class<ModelProfile>("effect-ai-resilien
   urlTtlSeconds: Schema.optionalWith(Schema.Number.pipe(Schema.positive()), { default: () => 3600 })
 }) {}
 
+/** `2026-01-15T10:00:00+09:00`, `2026-01-15T01:00Z`, `2026-01-15T01:00:00.250Z`. */
+const ISO_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(?:Z|[+-](\d{2}):(\d{2}))$/
+
+const isIsoDateTime = (s: string): boolean => {
+  const m = ISO_DATE_TIME.exec(s)
+  if (m === null || Number.isNaN(Date.parse(s))) return false
+  const [year, month, day, hour, minute, second = 0, offsetHours = 0, offsetMinutes = 0] = m.slice(1).map((part) =>
+    part === undefined ? undefined : Number(part)
+  )
+  if (year === undefined || month === undefined || day === undefined || hour === undefined || minute === undefined) {
+    return false
+  }
+  // `Date.parse` rolls 2026-02-31 over into March: check the calendar day.
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate()
+  return month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth && hour <= 23 && minute <= 59 &&
+    second <= 59 && offsetHours <= 23 && offsetMinutes <= 59
+}
+
 const IsoTimestamp = Schema.String.pipe(
-  Schema.filter((s) => !Number.isNaN(Date.parse(s)) || "expected an ISO 8601 timestamp")
+  Schema.filter((s) =>
+    isIsoDateTime(s) ||
+    `Expected an ISO 8601 date-time such as "2026-01-15T10:00:00+09:00" (with a Z or ±hh:mm offset), actual ${
+      JSON.stringify(s)
+    }`
+  )
+)
+
+/** Model ids must be unique: a second profile with the same id would hide the first. */
+const ModelProfiles = Schema.Array(ModelProfile).annotations({ title: "an array of model profiles" }).pipe(
+  Schema.filter((models) => {
+    const seen = new Map<string, number>()
+    for (const [index, model] of models.entries()) {
+      const first = seen.get(model.id)
+      if (first !== undefined) {
+        return `duplicate model id ${JSON.stringify(model.id)} (models[${first}] and models[${index}]): model ids must be unique`
+      }
+      seen.set(model.id, index)
+    }
+    return true
+  })
 )
 
 /**
@@ -206,7 +259,8 @@ export class SimulatorConfig extends Schema.Class<SimulatorConfig>("effect-ai-re
   apiKeys: Schema.optional(Schema.Array(Schema.NonEmptyString)),
   /** Port on 127.0.0.1; 0 picks a free one. */
   port: Schema.optionalWith(Schema.Int.pipe(Schema.between(0, 65535)), { default: () => 0 }),
-  models: Schema.optionalWith(Schema.Array(ModelProfile), { default: () => [] })
+  /** The simulated models; ids must be unique. */
+  models: Schema.optionalWith(ModelProfiles, { default: () => [], exact: true })
 }) {}
 
 /**

@@ -811,7 +811,54 @@ const nonJson: ReadonlyArray<Case> = [
   }
 ]
 
-const allCases: ReadonlyArray<Case> = [...openai, ...google, ...gateway, ...anthropic, ...nonJson]
+// ---------------------------------------------------------------------------
+// Credits, keys and wording that must not be over-read
+// ---------------------------------------------------------------------------
+
+const edges: ReadonlyArray<Case> = [
+  {
+    name: "OpenRouter 402 insufficient credits is QuotaExhausted (another vendor may still run)",
+    status: 402,
+    body: json({ error: { code: 402, message: "Insufficient credits. Add more using https://openrouter.ai/settings/credits" } }),
+    reason: "QuotaExhausted",
+    message: "Insufficient credits. Add more using https://openrouter.ai/settings/credits"
+  },
+  {
+    name: "DeepSeek 402 Insufficient Balance is QuotaExhausted",
+    status: 402,
+    body: json({ error: { message: "Insufficient Balance", type: "unknown_error", param: null, code: "invalid_request_error" } }),
+    reason: "QuotaExhausted",
+    message: "Insufficient Balance",
+    code: "invalid_request_error"
+  },
+  {
+    name: "a gateway's 400 with code invalid_api_key is Unauthorized",
+    status: 400,
+    body: json({ error: { message: "Invalid API key.", type: "invalid_request_error", param: null, code: "invalid_api_key" } }),
+    reason: "Unauthorized",
+    message: "Invalid API key.",
+    code: "invalid_api_key"
+  },
+  {
+    name: "a 400 about the `moderation` parameter is a BadRequest, not a safety block",
+    status: 400,
+    body: json({ error: { message: "Invalid value for 'moderation': expected 'auto' or 'low'.", type: "invalid_request_error", param: "moderation", code: "invalid_value" } }),
+    reason: "BadRequest",
+    message: "Invalid value for 'moderation': expected 'auto' or 'low'.",
+    param: "moderation",
+    code: "invalid_value"
+  },
+  {
+    name: "a generic 500 that says 'Please try again later' stays ServerError",
+    status: 500,
+    body: json({ error: { message: "Something went wrong. Please try again later.", type: "server_error", param: null, code: null } }),
+    reason: "ServerError",
+    message: "Something went wrong. Please try again later.",
+    code: "server_error"
+  }
+]
+
+const allCases: ReadonlyArray<Case> = [...openai, ...google, ...gateway, ...anthropic, ...nonJson, ...edges]
 
 const bodyText = (body: Case["body"]): string =>
   body === null ? "" : typeof body === "string" ? body : new TextDecoder().decode(body)

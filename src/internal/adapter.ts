@@ -1,16 +1,27 @@
 /**
- * What the HTTP adapters share: options with their defaults, and turning
- * options into a per-call context.
+ * What the HTTP adapters share: options with their defaults and validation,
+ * and turning options into a per-call context.
  *
  * @internal
  */
-import { Duration, type Redacted } from "effect"
+import { Duration, Either, Redacted } from "effect"
+import { InvalidProviderOptions } from "../Provider.js"
 import type { CallContext } from "./http.js"
 
 /** SPEC §8: read time-out for image generation. @internal */
 export const DEFAULT_TIMEOUT = Duration.seconds(180)
 /** Large enough for several base64 images; bounded so a runaway body cannot exhaust memory. @internal */
 export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+
+/** The options every HTTP adapter takes. @internal */
+export interface HttpAdapterOptions {
+  readonly name?: string | undefined
+  readonly baseUrl?: string | undefined
+  readonly apiKey: Redacted.Redacted
+  readonly timeout?: Duration.DurationInput | undefined
+  readonly maxResponseBytes?: number | undefined
+  readonly headers?: Readonly<Record<string, string | Redacted.Redacted>> | undefined
+}
 
 /** @internal */
 export interface ResolvedOptions {
@@ -19,36 +30,72 @@ export interface ResolvedOptions {
   readonly apiKey: Redacted.Redacted
   readonly timeout: Duration.Duration
   readonly maxResponseBytes: number
+  /** Header values to send (secret ones unwrapped only here). */
   readonly headers: Readonly<Record<string, string>>
+  /** The key and every `Redacted` header value: scrubbed from failures. */
+  readonly secrets: ReadonlyArray<Redacted.Redacted>
+  /** Names of headers whose values are secret: redacted in spans. */
+  readonly secretHeaders: ReadonlyArray<string>
 }
 
-/** @internal */
+/**
+ * Validate and complete adapter options.
+ *
+ * @internal
+ */
 export const resolve = (
   defaults: { readonly name: string; readonly baseUrl?: string },
-  options: {
-    readonly name?: string | undefined
-    readonly baseUrl?: string | undefined
-    readonly apiKey: Redacted.Redacted
-    readonly timeout?: Duration.DurationInput | undefined
-    readonly maxResponseBytes?: number | undefined
-    readonly headers?: Readonly<Record<string, string>> | undefined
+  options: HttpAdapterOptions
+): Either.Either<ResolvedOptions, InvalidProviderOptions> => {
+  const name = options.name ?? defaults.name
+  const invalid = (field: string, message: string) =>
+    Either.left(new InvalidProviderOptions({ provider: name, field, message }))
+  if (name.trim().length === 0) return invalid("name", "must not be empty")
+  const baseUrl = options.baseUrl ?? defaults.baseUrl
+  if (baseUrl === undefined) return invalid("baseUrl", "is required")
+  let url: URL
+  try {
+    url = new URL(baseUrl)
+  } catch {
+    return invalid("baseUrl", `is not a URL: ${JSON.stringify(baseUrl)}`)
   }
-): ResolvedOptions => ({
-  name: options.name ?? defaults.name,
-  baseUrl: options.baseUrl ?? defaults.baseUrl ?? "",
-  apiKey: options.apiKey,
-  timeout: options.timeout === undefined ? DEFAULT_TIMEOUT : Duration.decode(options.timeout),
-  maxResponseBytes: options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
-  headers: options.headers ?? {}
-})
+  if (url.protocol !== "http:" && url.protocol !== "https:") return invalid("baseUrl", `must be http(s), got ${url.protocol}`)
+  const key = Redacted.value(options.apiKey)
+  if (typeof key !== "string" || key.trim().length === 0) return invalid("apiKey", "must not be empty")
+  let timeout: Duration.Duration
+  try {
+    timeout = Duration.decode(options.timeout ?? DEFAULT_TIMEOUT)
+  } catch {
+    return invalid("timeout", `is not a duration: ${JSON.stringify(options.timeout)}`)
+  }
+  if (!Duration.isFinite(timeout) || Duration.toMillis(timeout) <= 0) return invalid("timeout", "must be a positive, finite duration")
+  const maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES
+  if (!Number.isSafeInteger(maxResponseBytes) || maxResponseBytes <= 0) {
+    return invalid("maxResponseBytes", `must be a positive integer, got ${maxResponseBytes}`)
+  }
+  const headers: Record<string, string> = {}
+  const secrets: Array<Redacted.Redacted> = [options.apiKey]
+  const secretHeaders: Array<string> = []
+  for (const [header, value] of Object.entries(options.headers ?? {})) {
+    if (Redacted.isRedacted(value)) {
+      headers[header] = String(Redacted.value(value))
+      secrets.push(value)
+      secretHeaders.push(header.toLowerCase())
+    } else {
+      headers[header] = value
+    }
+  }
+  return Either.right({ name, baseUrl, apiKey: options.apiKey, timeout, maxResponseBytes, headers, secrets, secretHeaders })
+}
 
 /** @internal */
 export const contextFor = (options: ResolvedOptions, model: string): CallContext => ({
   provider: options.name,
   model,
-  secrets: [options.apiKey],
+  secrets: options.secrets,
   timeout: options.timeout,
-  maxResponseBytes: options.maxResponseBytes
+  maxResponseBytes: options.maxResponseBytes,
+  secretHeaders: options.secretHeaders
 })
 
 /** Sniff an image's type from its first bytes. @internal */

@@ -34,9 +34,13 @@ const httpStatus = (u: unknown): number | undefined =>
 
 /** Collapse whitespace and cut to `max` characters. @internal */
 export const squash = (s: string, max = 300): string => {
-  const flat = s.replace(/\s+/g, " ").trim()
+  // Only look at a prefix: the result is short whatever the input's size.
+  const flat = s.slice(0, max * 4 + 64).replace(/\s+/g, " ").trim()
   return flat.length > max ? `${flat.slice(0, max)}…` : flat
 }
+
+/** How much of an HTML page is searched for its title (linear work, bounded). */
+const HTML_SCAN_LIMIT = 64 * 1024
 
 const decodeEntities = (s: string): string =>
   s
@@ -47,13 +51,50 @@ const decodeEntities = (s: string): string =>
     .replace(/&nbsp;/g, " ")
     .replace(/&amp;/g, "&")
 
-const htmlMessage = (html: string): string | undefined => {
-  const title = /<title[^>]*>([\s\S]*?)<\/title>/i.exec(html)?.[1]
-  const h1 = /<h1[^>]*>([\s\S]*?)<\/h1>/i.exec(html)?.[1]
-  const pick = [title, h1].map((s) => (s === undefined ? "" : squash(decodeEntities(s.replace(/<[^>]+>/g, " ")), 200)))
+/**
+ * The text between the first `<tag …>` and the following `</tag>`, found with
+ * `indexOf` (no backtracking regex: a page of a million unclosed `<title>`s
+ * costs linear time).
+ */
+const elementText = (html: string, lower: string, tag: string): string | undefined => {
+  const open = lower.indexOf(`<${tag}`)
+  if (open === -1) return undefined
+  const contentStart = lower.indexOf(">", open)
+  if (contentStart === -1) return undefined
+  const close = lower.indexOf(`</${tag}`, contentStart)
+  if (close === -1) return undefined
+  return html.slice(contentStart + 1, close)
+}
+
+/** Remove `<script>`/`<style>` elements with `indexOf`, then all tags. */
+const visibleText = (html: string, lower: string): string => {
+  let out = ""
+  let at = 0
+  while (at < html.length) {
+    const script = lower.indexOf("<script", at)
+    const style = lower.indexOf("<style", at)
+    const next = script === -1 ? style : style === -1 ? script : Math.min(script, style)
+    if (next === -1) {
+      out += html.slice(at)
+      break
+    }
+    out += `${html.slice(at, next)} `
+    const end = lower.indexOf(next === script ? "</script" : "</style", next)
+    if (end === -1) break
+    const gt = lower.indexOf(">", end)
+    at = gt === -1 ? html.length : gt + 1
+  }
+  return out.replace(/<[^>]*>/g, " ")
+}
+
+const htmlMessage = (page: string): string | undefined => {
+  const html = page.slice(0, HTML_SCAN_LIMIT)
+  const lower = html.toLowerCase()
+  const pick = [elementText(html, lower, "title"), elementText(html, lower, "h1")]
+    .map((s) => (s === undefined ? "" : squash(decodeEntities(s.slice(0, 2048).replace(/<[^>]*>/g, " ")), 200)))
     .find((s) => s.length > 0)
   if (pick !== undefined) return pick
-  const text = squash(decodeEntities(html.replace(/<script[\s\S]*?<\/script>|<style[\s\S]*?<\/style>/gi, " ").replace(/<[^>]+>/g, " ")), 200)
+  const text = squash(decodeEntities(visibleText(html, lower)), 200)
   return text.length > 0 ? text : undefined
 }
 

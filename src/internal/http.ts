@@ -6,11 +6,11 @@
  *
  * @internal
  */
-import type { HttpClient, HttpClientRequest } from "@effect/platform"
+import { Headers, type HttpClient, HttpClientRequest } from "@effect/platform"
 import { Chunk, Clock, Duration, Effect, Either, type Redacted, Schema, Stream } from "effect"
 import { boundBody, classifyResponse, classifyTransportError, scrubSecrets } from "../Classification.js"
 import { HardFailure } from "../Failure.js"
-import { squash } from "./errorBody.js"
+import { parseErrorBody, squash } from "./errorBody.js"
 import { formatParseError } from "./formatError.js"
 
 /** @internal */
@@ -21,7 +21,18 @@ export interface CallContext {
   /** Whole-exchange time-out (request sent → body read). */
   readonly timeout: Duration.Duration
   readonly maxResponseBytes: number
+  /** Request headers that carry secrets: redacted in tracing spans. */
+  readonly secretHeaders: ReadonlyArray<string>
 }
+
+/**
+ * Headers that carry credentials with some provider. `@effect/platform`
+ * redacts `authorization`, `cookie` and `x-api-key` in spans by default, but
+ * not Google's `x-goog-api-key` or Azure's `api-key`.
+ *
+ * @internal
+ */
+export const SECRET_HEADERS: ReadonlyArray<string> = ["authorization", "proxy-authorization", "x-api-key", "x-goog-api-key", "api-key"]
 
 /** @internal */
 export interface RawResponse {
@@ -46,7 +57,11 @@ export const hardFailure = (
     provider: ctx.provider,
     model: ctx.model,
     message: scrubSecrets(message, ctx.secrets),
-    ...Object.fromEntries(Object.entries(extra).filter(([, v]) => v !== undefined))
+    ...Object.fromEntries(
+      Object.entries(extra)
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]) => [k, typeof v === "string" ? scrubSecrets(v, ctx.secrets) : v])
+    )
   })
 
 const readBody = (
@@ -110,6 +125,8 @@ export const send = (
 ): Effect.Effect<RawResponse, HardFailure> =>
   Effect.gen(function*() {
     const response = yield* client.execute(request).pipe(
+      // keys must not reach span attributes (OpenTelemetry exporters, logs)
+      Effect.locallyWith(Headers.currentRedactedNames, (names) => [...names, ...SECRET_HEADERS, ...ctx.secretHeaders]),
       Effect.mapError((error) =>
         error._tag === "RequestError" && error.reason !== "Transport"
           ? hardFailure(ctx, "BadRequest", `could not build the request: ${error.message}`)
@@ -142,6 +159,51 @@ export const send = (
   )
 
 /**
+ * Send a request with a JSON body. A body that cannot be serialised (a BigInt
+ * or a cycle in tool parameters) is the caller's `BadRequest`, not a throw.
+ *
+ * @internal
+ */
+export const sendJson = (
+  client: HttpClient.HttpClient,
+  request: HttpClientRequest.HttpClientRequest,
+  body: unknown,
+  ctx: CallContext
+): Effect.Effect<RawResponse, HardFailure> =>
+  HttpClientRequest.bodyJson(request, body).pipe(
+    Effect.mapError((error) =>
+      hardFailure(ctx, "BadRequest", `the request body cannot be sent as JSON: ${error.reason._tag === "JsonError" ? String(error.reason.error) : error.reason._tag}`, {
+        code: "invalid_request_body"
+      })
+    ),
+    Effect.flatMap((withBody) => send(client, withBody, ctx))
+  )
+
+/**
+ * A 200 whose body is an error envelope (`{"error": {...}}`, as some gateways
+ * send): classified like an error response, keeping the provider's words.
+ */
+const errorEnvelope = (json: unknown, raw: RawResponse, ctx: CallContext): HardFailure | undefined => {
+  if (typeof json !== "object" || json === null || Array.isArray(json) || !("error" in json)) return undefined
+  const error = (json as { readonly error: unknown }).error
+  if (error === null || error === undefined || error === false) return undefined
+  const embedded = parseErrorBody(raw.text).bodyStatus
+  const classified = classifyResponse({
+    status: embedded !== undefined && embedded >= 400 ? embedded : 500,
+    headers: raw.headers,
+    body: raw.text,
+    provider: ctx.provider,
+    model: ctx.model,
+    secrets: ctx.secrets
+  })
+  return new HardFailure({
+    ...classified,
+    status: raw.status,
+    message: `HTTP ${raw.status} carrying an error: ${classified.message}`
+  })
+}
+
+/**
  * Decode a 2xx JSON body. Malformed JSON or an unexpected shape is the
  * provider's fault (SPEC §1: "500 … malformed body"): `ServerError`, with the
  * offending field named and the raw body kept.
@@ -160,7 +222,7 @@ export const decodeJson = <A, I>(
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error)
     return Effect.fail(
-      hardFailure(ctx, "ServerError", `malformed JSON in an HTTP ${raw.status} response (${reason}): ${squash(raw.text, 120)}`, {
+      hardFailure(ctx, "ServerError", `malformed JSON in an HTTP ${raw.status} response (${reason}): ${squash(scrubSecrets(raw.text.slice(0, 4096), ctx.secrets), 120)}`, {
         ...extra,
         code: "malformed_response"
       })
@@ -169,6 +231,7 @@ export const decodeJson = <A, I>(
   return Either.match(Schema.decodeUnknownEither(schema, { errors: "all", onExcessProperty: "ignore" })(json), {
     onLeft: (error) =>
       Effect.fail(
+        errorEnvelope(json, raw, ctx) ??
         hardFailure(
           ctx,
           "ServerError",

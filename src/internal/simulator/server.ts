@@ -212,7 +212,8 @@ export const make = (config: SimulatorConfig) =>
       route: Wire.Route,
       outcome: Outcome,
       m: ModelRuntime,
-      request: HttpServerRequest.HttpServerRequest
+      request: HttpServerRequest.HttpServerRequest,
+      requestId: string
     ): Effect.Effect<Response> | undefined => {
       if (outcome === "ok") return undefined
       if (outcome === "hang") return Effect.never
@@ -222,7 +223,11 @@ export const make = (config: SimulatorConfig) =>
           return Effect.never
         })
       }
-      const response = Wire.hardFaultResponse(route, outcome, { model: m.profile.id, retryAfterMs: retryAfterMs(m) })
+      const response = Wire.hardFaultResponse(route, outcome, {
+        model: m.profile.id,
+        retryAfterMs: retryAfterMs(m),
+        requestId
+      })
       return response === undefined ? undefined : Effect.succeed(response)
     }
 
@@ -305,7 +310,7 @@ export const make = (config: SimulatorConfig) =>
       const lastUser = [...messages].reverse().find((msg) => isRecord(msg) && msg["role"] === "user")
       const prompt = isRecord(lastUser) ? contentText(lastUser["content"]) : ""
       const d = yield* decide(m, prompt)
-      const hard = hardOutcome("openai", d.outcome, m, request)
+      const hard = hardOutcome("openai", d.outcome, m, request, requestId)
       if (hard !== undefined) return yield* hard
       yield* sleepLatency(d)
 
@@ -444,7 +449,7 @@ export const make = (config: SimulatorConfig) =>
         return reject(m, Wire.openaiContextLength(m.profile.contextWindow, promptTokens, "prompt"))
       }
       const d = yield* decide(m, prompt)
-      const hard = hardOutcome("openai", d.outcome, m, request)
+      const hard = hardOutcome("openai", d.outcome, m, request, requestId)
       if (hard !== undefined) return yield* hard
       if (d.outcome === "contentFilter") return Wire.imageModerationBlocked(requestId)
       yield* sleepLatency(d)
@@ -532,7 +537,7 @@ export const make = (config: SimulatorConfig) =>
       const lastUser = [...contents].reverse().find((c) => isRecord(c) && (c["role"] === undefined || c["role"] === "user"))
       const prompt = isRecord(lastUser) ? partsText(lastUser["parts"]) : ""
       const d = yield* decide(m, prompt)
-      const hard = hardOutcome("gemini", d.outcome, m, request)
+      const hard = hardOutcome("gemini", d.outcome, m, request, requestId)
       if (hard !== undefined) return yield* hard
       yield* sleepLatency(d)
 
@@ -738,6 +743,20 @@ export const make = (config: SimulatorConfig) =>
       return Wire.openaiError(404, `Video with id '${id}' not found.`, { param: "video_id", code: "not_found" })
     }
 
+    /** A submit without a prompt, in the model's dialect. */
+    const missingPrompt = (dialect: VideoDialect, requestId: string): Response => {
+      switch (dialect) {
+        case "openai":
+          return Wire.openaiMissingParam("prompt")
+        case "kling":
+          return Wire.klingError(400, 1201, "Invalid request parameters: prompt must not be empty", requestId)
+        case "runway":
+          return Wire.runwayError(400, "Validation of body failed", {
+            issues: [{ code: "invalid_type", expected: "string", received: "undefined", path: ["prompt"], message: "Required" }]
+          })
+      }
+    }
+
     const videoSubmit = Effect.gen(function*() {
       const request = yield* HttpServerRequest.HttpServerRequest
       const requestId = yield* RequestId
@@ -758,13 +777,15 @@ export const make = (config: SimulatorConfig) =>
           })
         )
       }
-      const prompt = str(fields["prompt"])
-      if (prompt === undefined || prompt.length === 0) return reject(m, Wire.openaiMissingParam("prompt"))
+      // From here on the model is known, so errors take the shape of its dialect
+      // (an unknown model or a non-video model has no dialect: OpenAI shape above).
       const dialect = m.profile.videoDialect ?? "openai"
+      const prompt = str(fields["prompt"])
+      if (prompt === undefined || prompt.length === 0) return reject(m, missingPrompt(dialect, requestId))
       const d = yield* decide(m, prompt)
       // A video task's safety block or internal error shows when the task fails.
       const taskFailure = d.outcome === "contentFilter" || d.outcome === "serverError" ? d.outcome : undefined
-      const hard = taskFailure === undefined ? hardOutcome("openai", d.outcome, m, request) : undefined
+      const hard = taskFailure === undefined ? hardOutcome(dialect, d.outcome, m, request, requestId) : undefined
       if (hard !== undefined) return yield* hard
       yield* sleepLatency(d)
 

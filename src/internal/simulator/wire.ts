@@ -8,8 +8,11 @@
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import type { Fault } from "../../Simulator.js"
 
-/** Which family of routes a request came in on. @internal */
-export type Route = "openai" | "gemini"
+/**
+ * Whose error shapes an answer uses: the OpenAI-compatible routes, Gemini, or
+ * the task API of a Kling / Runway video model. @internal
+ */
+export type Route = "openai" | "gemini" | "kling" | "runway"
 
 /** A JSON response. @internal */
 export const json = (status: number, body: unknown, headers?: Record<string, string>): HttpServerResponse.HttpServerResponse =>
@@ -40,6 +43,27 @@ export const geminiError = (
   headers?: Record<string, string>
 ): HttpServerResponse.HttpServerResponse =>
   json(code, { error: { code, message, status, ...(details === undefined ? {} : { details }) } }, headers)
+
+/**
+ * A Kling error: `{"code": <service code>, "message": ..., "request_id": ...}`
+ * with the HTTP status of the code (1201 → 400, 1302 → 429, 5000 → 500,
+ * 5001 → 503, ...). @internal
+ */
+export const klingError = (
+  status: number,
+  code: number,
+  message: string,
+  requestId: string,
+  headers?: Record<string, string>
+): HttpServerResponse.HttpServerResponse => json(status, { code, message, request_id: requestId }, headers)
+
+/** A Runway error: `{"error": "<message>"}` (validation errors add `issues`). @internal */
+export const runwayError = (
+  status: number,
+  message: string,
+  extra: Record<string, unknown> = {},
+  headers?: Record<string, string>
+): HttpServerResponse.HttpServerResponse => json(status, { error: message, ...extra }, headers)
 
 /** Mask a key the way OpenAI echoes it: `sk-ab***wxyz`. @internal */
 export const maskKey = (key: string): string => {
@@ -163,6 +187,8 @@ export interface FaultContext {
   readonly model: string
   /** The provider's retry hint, in real milliseconds. */
   readonly retryAfterMs: number
+  /** The request's id (Kling repeats it in the body). */
+  readonly requestId: string
 }
 
 const QUOTA_HELP = {
@@ -181,6 +207,10 @@ export const hardFaultResponse = (
   fault: Fault,
   ctx: FaultContext
 ): HttpServerResponse.HttpServerResponse | undefined => {
+  if (route === "kling" || route === "runway") {
+    const vendor = route === "kling" ? klingFault(fault, ctx) : runwayFault(fault, ctx)
+    if (vendor !== undefined) return vendor
+  }
   switch (fault) {
     case "overloaded":
       return route === "openai"
@@ -265,6 +295,47 @@ export const hardFaultResponse = (
       return HttpServerResponse.text(NGINX_502, { status: 502, contentType: "text/html" })
     case "gatewayTimeout":
       return HttpServerResponse.text("upstream request timeout", { status: 504, contentType: "text/plain" })
+    default:
+      return undefined
+  }
+}
+
+/**
+ * Kling's answers to the vendor-level hard faults (its service codes and the
+ * HTTP status of each); gateway faults fall through to the common ones.
+ */
+const klingFault = (fault: Fault, ctx: FaultContext): HttpServerResponse.HttpServerResponse | undefined => {
+  switch (fault) {
+    case "overloaded":
+      return klingError(503, 5001, "Server temporarily unavailable, please try again later", ctx.requestId)
+    case "rateLimited":
+      return klingError(
+        429,
+        1302,
+        "API request too frequent, exceeding the rate limit; please reduce the request frequency",
+        ctx.requestId,
+        retryHeaders(ctx.retryAfterMs)
+      )
+    case "quotaExhausted":
+      return klingError(429, 1102, "Account resource pack depleted or expired", ctx.requestId)
+    case "serverError":
+      return klingError(500, 5000, "Server internal error", ctx.requestId)
+    default:
+      return undefined
+  }
+}
+
+/** Runway's answers to the vendor-level hard faults; gateway faults fall through. */
+const runwayFault = (fault: Fault, ctx: FaultContext): HttpServerResponse.HttpServerResponse | undefined => {
+  switch (fault) {
+    case "overloaded":
+      return runwayError(503, "The service is currently overloaded. Please try again later.")
+    case "rateLimited":
+      return runwayError(429, "You have exceeded the rate limit. Please slow down your requests.", {}, retryHeaders(ctx.retryAfterMs))
+    case "quotaExhausted":
+      return runwayError(429, "You do not have enough credits to run this task.")
+    case "serverError":
+      return runwayError(500, "An unexpected error occurred.")
     default:
       return undefined
   }
