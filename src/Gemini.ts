@@ -17,7 +17,7 @@ import { contextFor, decodeBase64, resolve, sniffImageType } from "./internal/ad
 import { type CallContext, decodeJson, joinUrl, omitUndefined, sendJson } from "./internal/http.js"
 import * as Wire from "./internal/wire/gemini.js"
 import * as Provider from "./Provider.js"
-import { type TextRequest, TextResult, ToolCall } from "./TextGeneration.js"
+import { type Message, type TextRequest, TextResult, ToolCall } from "./TextGeneration.js"
 import { Usage } from "./Usage.js"
 import type { VideoRequest } from "./VideoGeneration.js"
 
@@ -181,12 +181,42 @@ const aspectRatioOf = (size: string | undefined): string | undefined => {
   return `${w / d}:${h / d}`
 }
 
+const parseArguments = (text: string): unknown => {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return { arguments: text }
+  }
+}
+
+/** OpenAI-style turns → Gemini `contents`, including function calls and their responses. */
+const contentsOf = (messages: ReadonlyArray<Message>) => {
+  const toolNames = new Map<string, string>()
+  return messages.filter((m) => m.role !== "system").map((m) => {
+    if (m.role === "assistant") {
+      for (const call of m.toolCalls ?? []) toolNames.set(call.id, call.name)
+      const parts = [
+        ...(m.content === null || m.content.length === 0 ? [] : [{ text: m.content }]),
+        ...(m.toolCalls ?? []).map((call) => ({ functionCall: { name: call.name, args: parseArguments(call.arguments) } }))
+      ]
+      return { role: "model", parts: parts.length === 0 ? [{ text: "" }] : parts }
+    }
+    if (m.role === "tool") {
+      const name = m.name ?? (m.toolCallId === undefined ? undefined : toolNames.get(m.toolCallId)) ?? "tool"
+      const result = parseArguments(m.content ?? "null")
+      return {
+        role: "user",
+        parts: [{ functionResponse: { name, response: typeof result === "object" && result !== null ? result : { result } } }]
+      }
+    }
+    return { role: "user", parts: [{ text: m.content ?? "" }] }
+  })
+}
+
 const textBody = (request: TextRequest) => {
   const system = request.messages.filter((m) => m.role === "system" && m.content !== null).map((m) => ({ text: m.content ?? "" }))
   return omitUndefined({
-    contents: request.messages
-      .filter((m) => m.role !== "system")
-      .map((m) => ({ role: m.role === "assistant" ? "model" : "user", parts: [{ text: m.content ?? "" }] })),
+    contents: contentsOf(request.messages),
     systemInstruction: system.length > 0 ? { parts: system } : undefined,
     tools: request.tools === undefined || request.tools.length === 0
       ? undefined

@@ -126,7 +126,15 @@ const chatBody = (request: TextRequest) =>
   omitUndefined({
     model: request.model,
     messages: request.messages.map((m) =>
-      omitUndefined({ role: m.role, content: m.content, tool_call_id: m.toolCallId })
+      omitUndefined({
+        role: m.role,
+        content: m.content,
+        tool_calls: m.toolCalls === undefined || m.toolCalls.length === 0
+          ? undefined
+          : m.toolCalls.map((c) => ({ id: c.id, type: "function", function: { name: c.name, arguments: c.arguments } })),
+        tool_call_id: m.toolCallId,
+        name: m.role === "tool" ? m.name : undefined
+      })
     ),
     max_tokens: request.maxTokens,
     temperature: request.temperature,

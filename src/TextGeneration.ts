@@ -9,6 +9,18 @@ import { OutputValidator } from "./OutputValidator.js"
 import { Usage } from "./Usage.js"
 
 /**
+ * A tool call the model made instead of answering in text.
+ *
+ * @since 0.1.0
+ */
+export class ToolCall extends Schema.Class<ToolCall>("effect-ai-resilience/ToolCall")({
+  id: Schema.String,
+  name: Schema.String,
+  /** The arguments as the model wrote them (a JSON string). */
+  arguments: Schema.String
+}) {}
+
+/**
  * One message of a conversation.
  *
  * @since 0.1.0
@@ -16,8 +28,12 @@ import { Usage } from "./Usage.js"
 export class Message extends Schema.Class<Message>("effect-ai-resilience/Message")({
   role: Schema.Literal("system", "user", "assistant", "tool"),
   content: Schema.NullOr(Schema.String),
+  /** For `role: "assistant"`: the tool calls the model made (hand them back to continue). */
+  toolCalls: Schema.optional(Schema.Array(ToolCall)),
   /** For `role: "tool"`: the id of the call this message answers. */
-  toolCallId: Schema.optional(Schema.String)
+  toolCallId: Schema.optional(Schema.String),
+  /** For `role: "tool"`: the tool's name (Gemini needs it; found from `toolCallId` when absent). */
+  name: Schema.optional(Schema.String)
 }) {}
 
 /**
@@ -30,18 +46,6 @@ export class ToolDefinition extends Schema.Class<ToolDefinition>("effect-ai-resi
   description: Schema.optional(Schema.String),
   /** JSON Schema of the arguments. */
   parameters: Schema.Unknown
-}) {}
-
-/**
- * A tool call the model made instead of answering in text.
- *
- * @since 0.1.0
- */
-export class ToolCall extends Schema.Class<ToolCall>("effect-ai-resilience/ToolCall")({
-  id: Schema.String,
-  name: Schema.String,
-  /** The arguments as the model wrote them (a JSON string). */
-  arguments: Schema.String
 }) {}
 
 /**
