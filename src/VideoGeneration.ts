@@ -8,6 +8,7 @@
  * @since 0.1.0
  */
 import { Option, Schema } from "effect"
+import { HardFailure, SoftFailure } from "./Failure.js"
 
 /**
  * A video generation request.
@@ -95,3 +96,44 @@ export class VideoTask extends Schema.Class<VideoTask>("effect-ai-resilience/Vid
   error: Schema.optional(Schema.Struct({ code: Schema.optional(Schema.String), message: Schema.String })),
   requestId: Schema.optional(Schema.String)
 }) {}
+
+/**
+ * Vendors' words for a task stopped by a safety system: OpenAI
+ * `moderation_blocked`, Runway `SAFETY.INPUT.TEXT`, Kling "risk control".
+ */
+const filtered = /moderation|safety|risk control|content policy|prohibited|filtered|sensitive/i
+
+/**
+ * The classified failure of a task that ended `failed` or `cancelled`
+ * (`None` for any other status): `SoftFailure("ContentFiltered")` when the
+ * vendor says a safety system stopped it, otherwise `HardFailure("ServerError")`
+ * (retryable: the render failed on the vendor's side). A person gets the task
+ * id, the vendor's status and its error in the message.
+ *
+ * @example
+ * ```ts
+ * import { Option } from "effect"
+ * import { VideoGeneration } from "effect-ai-resilience"
+ *
+ * declare const task: VideoGeneration.VideoTask
+ * const failure = VideoGeneration.failureOf(task) // Option<SoftFailure | HardFailure>
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const failureOf = (task: VideoTask): Option.Option<SoftFailure | HardFailure> => {
+  if (task.status !== "failed" && task.status !== "cancelled") return Option.none()
+  const detail = task.error === undefined ? "no detail" : `${task.error.code === undefined ? "" : `${task.error.code}: `}${task.error.message}`
+  const message = `video task ${task.id} ended ${task.rawStatus} (${detail})`
+  const common = {
+    provider: task.provider,
+    model: task.model,
+    message,
+    ...(task.error?.code === undefined ? {} : { code: task.error.code }),
+    ...(task.requestId === undefined ? {} : { requestId: task.requestId })
+  }
+  if (filtered.test(`${task.error?.code ?? ""} ${task.error?.message ?? ""}`)) {
+    return Option.some(new SoftFailure({ reason: "ContentFiltered", ...common, finishReason: task.rawStatus }))
+  }
+  return Option.some(new HardFailure({ reason: "ServerError", ...common }))
+}

@@ -31,9 +31,14 @@ describe("main job (demo)", () => {
       expect(Object.keys(summary.byClass).some((k) => k.startsWith("hard/"))).toBe(true)
       expect(Object.keys(summary.byClass).some((k) => k.startsWith("soft/"))).toBe(true)
       expect(Object.keys(summary.byClass).some((k) => k.startsWith("silent/"))).toBe(true)
-      // the demo key never leaks into what is printed
-      const printed = outcomes.map(Demo.formatStep).join("\n")
-      expect(printed).not.toContain("sk-sim-demo")
-      expect(printed).not.toContain("sk-wrong-key")
+      // neither key leaks into what is printed, nor into any failure's fields or raw body
+      const everything = [
+        ...outcomes.map(Demo.formatStep),
+        ...outcomes.flatMap((o) => o.failure === undefined ? [] : [JSON.stringify(o.failure), String(o.failure), o.failure.rawBody ?? ""])
+      ].join("\n")
+      for (const key of ["sk-sim-demo-0123456789abcdef", "sk-wrong-key-9999"]) {
+        expect(everything).not.toContain(key)
+        expect(everything).not.toContain(key.slice(-4))
+      }
     }).pipe(Effect.provide(HttpLive)))
 })
