@@ -1,10 +1,11 @@
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
 import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { loadSimulatorConfig } from "../src/Cli.js"
+import { cli, InputError, loadSimulatorConfig, resolveSimulatorConfig, type SimulateFlags } from "../src/Cli.js"
+import * as Simulator from "../src/Simulator.js"
 
 const file = (name: string, content: string) => {
   const path = join(mkdtempSync(join(tmpdir(), "ear-cli-")), name)
@@ -48,4 +49,94 @@ describe("simulate --config", () => {
       expect(error._tag).toBe("InputError")
       expect(error.message).toContain("/nonexistent/sim.json")
     }).pipe(Effect.provide(NodeContext.layer)))
+})
+
+const flags = (overrides: Partial<SimulateFlags> = {}): SimulateFlags => ({
+  config: Option.none(),
+  port: Option.none(),
+  timeScale: Option.none(),
+  seed: Option.none(),
+  ...overrides
+})
+
+describe("simulate flags", () => {
+  it.effect("no flags: the built-in scenario", () =>
+    Effect.gen(function*() {
+      const config = yield* resolveSimulatorConfig(flags())
+      expect(config).toEqual(Simulator.defaultScenario)
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.effect("flags override the built-in scenario", () =>
+    Effect.gen(function*() {
+      const config = yield* resolveSimulatorConfig(flags({ port: Option.some(8787), timeScale: Option.some(60), seed: Option.some(9) }))
+      expect(config).toBeInstanceOf(Simulator.SimulatorConfig)
+      expect({ port: config.port, timeScale: config.timeScale, seed: config.seed }).toEqual({ port: 8787, timeScale: 60, seed: 9 })
+      expect(config.models).toEqual(Simulator.defaultScenario.models)
+      expect(config.startAt).toBe(Simulator.defaultScenario.startAt)
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.effect("flags override a config file", () =>
+    Effect.gen(function*() {
+      const path = file("sim.json", JSON.stringify({ seed: 3, timeScale: 10, apiKeys: ["k1"], models: [{ id: "m", vendor: "v", kind: "text" }] }))
+      const config = yield* resolveSimulatorConfig(flags({ config: Option.some(path), seed: Option.some(4) }))
+      expect(config.seed).toBe(4)
+      expect(config.timeScale).toBe(10)
+      expect(config.apiKeys).toEqual(["k1"])
+      expect(config.models.map((m) => m.id)).toEqual(["m"])
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.effect("--port 99999 is an InputError naming the field, not a crash", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(resolveSimulatorConfig(flags({ port: Option.some(99999) })))
+      expect(error).toBeInstanceOf(InputError)
+      expect(error.message).toContain("--port")
+      expect(error.message).toMatch(/^ {2}port: Expected .*between 0 and 65535.*, actual 99999$/m)
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.effect("--time-scale 0 and a negative --time-scale are InputErrors naming the field", () =>
+    Effect.gen(function*() {
+      for (const value of [0, -2]) {
+        const error = yield* Effect.flip(resolveSimulatorConfig(flags({ timeScale: Option.some(value) })))
+        expect(error._tag).toBe("InputError")
+        expect(error.message).toContain(`timeScale: Expected a positive number, actual ${value}`)
+      }
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.effect("a bad flag over a config file names the field; a bad file names the file", () =>
+    Effect.gen(function*() {
+      const good = file("good.json", JSON.stringify({ models: [{ id: "m", vendor: "v", kind: "text" }] }))
+      const error = yield* Effect.flip(resolveSimulatorConfig(flags({ config: Option.some(good), port: Option.some(-1) })))
+      expect(error.message).toMatch(/^ {2}port: Expected .*, actual -1$/m)
+      const bad = file("bad.json", JSON.stringify({ port: 70000 }))
+      const fileError = yield* Effect.flip(resolveSimulatorConfig(flags({ config: Option.some(bad), seed: Option.some(2) })))
+      expect(fileError.message).toContain("bad.json")
+      expect(fileError.message).toMatch(/^ {2}port: Expected .*, actual 70000$/m)
+    }).pipe(Effect.provide(NodeContext.layer)))
+})
+
+describe("the CLI in-process", () => {
+  const run = (...args: ReadonlyArray<string>) => cli(["node", "effect-ai-resilience", ...args]).pipe(Effect.provide(NodeContext.layer))
+
+  it.effect("simulate --port 99999 fails with a typed InputError naming the field (no server starts)", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(run("simulate", "--port", "99999"))
+      expect(error._tag).toBe("InputError")
+      expect(error instanceof InputError && error.message).toMatch(/port: Expected .*, actual 99999/)
+    }))
+
+  it.effect("simulate --time-scale 0 fails with a typed InputError naming the field", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(run("simulate", "--time-scale", "0"))
+      expect(error._tag).toBe("InputError")
+      expect(error instanceof InputError && error.message).toContain("timeScale: Expected a positive number, actual 0")
+    }))
+
+  it.effect("simulate --config with a bad file fails with a typed InputError naming the file and field", () =>
+    Effect.gen(function*() {
+      const path = file("cli-bad.json", JSON.stringify({ models: [{ id: "m", vendor: "v", kind: "hologram" }] }))
+      const error = yield* Effect.flip(run("simulate", "--config", path))
+      expect(error._tag).toBe("InputError")
+      expect(error instanceof InputError && error.message).toContain("cli-bad.json")
+      expect(error instanceof InputError && error.message).toContain("models[0].kind")
+    }))
 })

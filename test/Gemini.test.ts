@@ -1,12 +1,12 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Exit, Redacted } from "effect"
+import { Duration, Effect, Exit, Fiber, Option, Redacted, TestClock } from "effect"
+import { isFallbackEligible, isRetryable } from "../src/Failure.js"
 import * as Gemini from "../src/Gemini.js"
-import { isRetryable } from "../src/Failure.js"
 import { ImageRequest } from "../src/ImageGeneration.js"
 import * as OutputValidator from "../src/OutputValidator.js"
 import { Message, TextRequest } from "../src/TextGeneration.js"
 import { VideoRequest } from "../src/VideoGeneration.js"
-import { HttpLive, startSimulator } from "./support/simulator.js"
+import { apiKey, HttpLive, startSimulator } from "./support/simulator.js"
 
 const ask = (prompt: string, extra: Partial<ConstructorParameters<typeof TextRequest>[0]> = {}) =>
   TextRequest.make({ model: "gemini-2.5-flash", messages: [Message.make({ role: "user", content: prompt })], ...extra })
@@ -110,15 +110,69 @@ describe("Gemini generateContent", () => {
       expect(isRetryable(failure)).toBe(false)
     }).pipe(Effect.provide(HttpLive)))
 
-  it.scoped("Google's 400 API_KEY_INVALID is Unauthorized, and the key is not in the failure", () =>
+  it.scoped("Google's 400 INVALID_ARGUMENT with ErrorInfo API_KEY_INVALID is Unauthorized, neither retryable nor fallback-eligible", () =>
     Effect.gen(function*() {
       const { sim } = yield* startSimulator()
-      const wrong = "AIzaWrongKey-0000000000000000"
-      const provider = yield* Gemini.make({ baseUrl: sim.url, apiKey: Redacted.make(wrong) })
+      const provider = yield* Gemini.make({ baseUrl: sim.url, apiKey: Redacted.make("AIzaWrongKey-0000000000000000") })
       const failure = failureOf(yield* Effect.exit(provider.generateText(ask("Hi"))))
-      expect(failure.reason).toBe("Unauthorized")
-      expect(failure.status).toBe(400)
-      expect(JSON.stringify(failure) + failure.message + (failure.rawBody ?? "")).not.toContain(wrong)
+      expect([failure._tag, failure.reason, failure.status, failure.code]).toEqual(["HardFailure", "Unauthorized", 400, "INVALID_ARGUMENT"])
+      expect(failure.message).toBe("API key not valid. Please pass a valid API key.")
+      expect(isRetryable(failure)).toBe(false)
+      expect(isFallbackEligible(failure)).toBe(false)
+    }).pipe(Effect.provide(HttpLive)))
+
+  it.scoped.each([
+    ["connectionReset", "Network", undefined, /closed|reset|socket|terminated/i],
+    ["malformedJson", "ServerError", 200, /malformed JSON/],
+    ["serverError", "ServerError", 500, /internal error has occurred/],
+    ["badGateway", "ServerError", 502, /502 Bad Gateway/],
+    ["gatewayTimeout", "Timeout", 504, /upstream request timeout/]
+  ] as const)("[sim:%s] on generateContent is HardFailure(%s), status %s", ([fault, reason, status, message]) =>
+    Effect.gen(function*() {
+      const { gemini } = yield* startSimulator()
+      for (const call of [gemini.generateText(ask(`Hi [sim:${fault}]`)), gemini.generateImage(draw(`A fox [sim:${fault}]`))]) {
+        const failure = failureOf(yield* Effect.exit(call))
+        expect(failure._tag).toBe("HardFailure")
+        expect(failure.reason).toBe(reason)
+        expect(failure.status).toBe(status)
+        expect(failure.message).toMatch(message)
+        expect(failure.provider).toBe("gemini")
+        expect(isRetryable(failure)).toBe(true)
+        if (status === undefined) {
+          expect(failure.rawBody).toBeUndefined()
+        } else {
+          // every simulator answer carries x-request-id; the body is kept
+          expect(failure.requestId).toMatch(/^req_/)
+          expect(failure.rawBody?.length).toBeGreaterThan(0)
+        }
+      }
+    }).pipe(Effect.provide(HttpLive)))
+
+  it.scoped("[sim:hang] is HardFailure(Timeout) exactly at the configured time-out (TestClock)", () =>
+    Effect.gen(function*() {
+      const { sim } = yield* startSimulator()
+      const provider = yield* Gemini.make({ baseUrl: sim.url, apiKey, timeout: "45 seconds" })
+      const fiber = yield* Effect.fork(Effect.exit(provider.generateText(ask("Hi [sim:hang]"))))
+      yield* TestClock.adjust("44 seconds")
+      expect(Option.isNone(yield* Fiber.poll(fiber))).toBe(true)
+      yield* TestClock.adjust("1 second")
+      const failure = failureOf(yield* Fiber.join(fiber))
+      expect([failure._tag, failure.reason, failure.status]).toEqual(["HardFailure", "Timeout", undefined])
+      expect(failure.message).toContain("45s")
+      expect(isRetryable(failure)).toBe(true)
+    }).pipe(Effect.provide(HttpLive)))
+
+  it.scoped("a prompt over the context window is HardFailure(ContextLengthExceeded), fallback-eligible", () =>
+    Effect.gen(function*() {
+      const { gemini, sim } = yield* startSimulator()
+      const failure = failureOf(yield* Effect.exit(gemini.generateText(ask("word ".repeat(2000)))))
+      expect([failure._tag, failure.reason, failure.status, failure.code]).toEqual(["HardFailure", "ContextLengthExceeded", 400, "INVALID_ARGUMENT"])
+      expect(failure.message).toMatch(/input token count \(\d+\) exceeds the maximum number of tokens allowed \(1000\)/)
+      expect(isRetryable(failure)).toBe(false)
+      expect(isFallbackEligible(failure)).toBe(true)
+      // refused by validation: no outcome was drawn
+      const state = yield* sim.snapshot
+      expect(state.models.find((m) => m.id === "gemini-2.5-flash")?.rejected).toBe(1)
     }).pipe(Effect.provide(HttpLive)))
 
   it.scoped("an unknown model is NotFound", () =>

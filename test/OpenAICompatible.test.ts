@@ -1,3 +1,4 @@
+import { HttpClient } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Exit, Fiber, Option, Redacted, Schema, TestClock } from "effect"
 import { GenerationFailure, isFallbackEligible, isRetryable } from "../src/Failure.js"
@@ -6,7 +7,7 @@ import * as OpenAICompatible from "../src/OpenAICompatible.js"
 import * as OutputValidator from "../src/OutputValidator.js"
 import { Message, TextRequest, ToolDefinition } from "../src/TextGeneration.js"
 import { isTerminal, VideoRequest } from "../src/VideoGeneration.js"
-import { HttpLive, KEY, startSimulator } from "./support/simulator.js"
+import { HttpLive, KEY, serveFixed, serveJson, startSimulator } from "./support/simulator.js"
 
 const ask = (prompt: string, extra: Partial<ConstructorParameters<typeof TextRequest>[0]> = {}) =>
   TextRequest.make({ model: "gpt-4.1-mini", messages: [Message.make({ role: "user", content: prompt })], ...extra })
@@ -287,4 +288,197 @@ describe("OpenAICompatible video", () => {
       expect(task.status).toBe("failed")
       expect(task.error?.message.length).toBeGreaterThan(0)
     }).pipe(Effect.provide(HttpLive)))
+})
+
+describe("OpenAICompatible images: hard faults through the adapter", () => {
+  const draw = (prompt: string) => ImageRequest.make({ model: "gpt-image-1.5", prompt })
+
+  it.scoped.each([
+    ["overloaded", "Overloaded", 503, /high demand/],
+    ["rateLimited", "RateLimited", 429, /Rate limit reached/],
+    ["badGateway", "ServerError", 502, /502 Bad Gateway/]
+  ] as const)("[sim:%s] on /v1/images/generations is HardFailure(%s), status %s", ([fault, reason, status, message]) =>
+    Effect.gen(function*() {
+      const { openai } = yield* startSimulator()
+      const failure = failureOf(yield* Effect.exit(openai.generateImage(draw(`A red fox [sim:${fault}]`))))
+      expect(failure._tag).toBe("HardFailure")
+      expect(failure.reason).toBe(reason)
+      expect(failure.status).toBe(status)
+      expect(failure.message).toMatch(message)
+      expect([failure.provider, failure.model]).toEqual(["gateway", "gpt-image-1.5"])
+      expect(failure.requestId).toMatch(/^req_/)
+      expect(isRetryable(failure)).toBe(true)
+      expect(isFallbackEligible(failure)).toBe(true)
+      if (fault === "rateLimited") {
+        // retry-after-ms from the images route (retryAfterSeconds 20, timeScale 1)
+        expect(failure.retryAfter && Duration.toMillis(failure.retryAfter)).toBe(20_000)
+      } else {
+        expect(failure.retryAfter).toBeUndefined()
+      }
+    }).pipe(Effect.provide(HttpLive)))
+})
+
+describe("OpenAICompatible video submit: hard faults", () => {
+  // The simulator answers a submit-time fault in the OpenAI error shape for
+  // every dialect (Kling and Runway included); each must still classify.
+  it.scoped.each(["sora-2", "kling-v2", "gen4_turbo"] as const)("%s: [sim:overloaded] on submit is HardFailure(Overloaded) 503", (model) =>
+    Effect.gen(function*() {
+      const { openai, sim } = yield* startSimulator()
+      const failure = failureOf(yield* Effect.exit(openai.submitVideo(VideoRequest.make({ model, prompt: "A paper boat [sim:overloaded]" }))))
+      expect([failure._tag, failure.reason, failure.status]).toEqual(["HardFailure", "Overloaded", 503])
+      expect(failure.message).toMatch(/high demand/)
+      expect(failure.model).toBe(model)
+      expect(isRetryable(failure)).toBe(true)
+      // no task was created
+      const state = yield* sim.snapshot
+      expect(state.models.find((m) => m.id === model)?.outcomes.overloaded).toBe(1)
+    }).pipe(Effect.provide(HttpLive)))
+
+  it.scoped("kling-v2: [sim:rateLimited] on submit is HardFailure(RateLimited) with the retry-after", () =>
+    Effect.gen(function*() {
+      const { openai } = yield* startSimulator()
+      const failure = failureOf(yield* Effect.exit(openai.submitVideo(VideoRequest.make({ model: "kling-v2", prompt: "A paper boat [sim:rateLimited]" }))))
+      expect([failure.reason, failure.status]).toEqual(["RateLimited", 429])
+      expect(failure.retryAfter && Duration.toMillis(failure.retryAfter)).toBe(20_000)
+    }).pipe(Effect.provide(HttpLive)))
+})
+
+const chatBody = (message: Record<string, unknown>, finishReason: string) => ({
+  id: "chatcmpl-fixed",
+  object: "chat.completion",
+  created: 1_768_438_800,
+  model: "gpt-4.1-mini",
+  choices: [{ index: 0, message: { role: "assistant", ...message }, logprobs: null, finish_reason: finishReason }],
+  usage: { prompt_tokens: 9, completion_tokens: 7, total_tokens: 16 }
+})
+
+/** An OpenAI-compatible provider pointed at a fixed server. */
+const fixedProvider = (url: string, extra: Partial<OpenAICompatible.Options> = {}) =>
+  OpenAICompatible.make({ name: "fixed", baseUrl: url, apiKey: Redacted.make(KEY), timeout: "30 seconds", ...extra })
+
+describe("OpenAICompatible against scripted bodies", () => {
+  it.scoped("a refusal with null content is SoftFailure(ContentFiltered) code refusal, keeping the refusal text", () =>
+    Effect.gen(function*() {
+      const refusal = "I'm sorry, but I can't help with that request."
+      const server = yield* serveJson(200, chatBody({ content: null, refusal }, "stop"))
+      const provider = yield* fixedProvider(server.url)
+      const failure = failureOf(yield* Effect.exit(provider.generateText(ask("Something dubious"))))
+      expect([failure._tag, failure.reason, failure.status, failure.code]).toEqual(["SoftFailure", "ContentFiltered", 200, "refusal"])
+      expect(failure.message).toContain(refusal)
+      expect(failure._tag === "SoftFailure" && failure.output).toBe(refusal)
+      expect(isRetryable(failure)).toBe(false)
+      expect(isFallbackEligible(failure)).toBe(false)
+      expect((yield* server.received).map((r) => [r.method, r.url])).toEqual([["POST", "/v1/chat/completions"]])
+    }).pipe(Effect.provide(HttpLive)))
+
+  it.scoped("a 10 KB body with a content-length over maxResponseBytes 1024 is HardFailure(ServerError) naming the limit", () =>
+    Effect.gen(function*() {
+      const big = JSON.stringify(chatBody({ content: "x".repeat(10_000), refusal: null }, "stop"))
+      const server = yield* serveFixed(200, { "content-type": "application/json" }, big)
+      const client = yield* HttpClient.HttpClient
+      const probe = yield* client.get(server.url)
+      expect(probe.headers["content-length"]).toBe(String(big.length))
+      const provider = yield* fixedProvider(server.url, { maxResponseBytes: 1024 })
+      const failure = failureOf(yield* Effect.exit(provider.generateText(ask("Hello"))))
+      expect([failure._tag, failure.reason, failure.status]).toEqual(["HardFailure", "ServerError", 200])
+      expect(failure.message).toMatch(/1024/)
+      expect(failure.message).toMatch(/limit/)
+      // the same body under the default limit is a normal answer
+      const ok = yield* (yield* fixedProvider(server.url)).generateText(ask("Hello"))
+      expect(ok.content).toHaveLength(10_000)
+    }).pipe(Effect.provide(HttpLive)))
+
+  it.scoped("a 10 KB chunked body (no content-length) over maxResponseBytes 1024 is HardFailure(ServerError) naming the limit", () =>
+    Effect.gen(function*() {
+      const big = JSON.stringify(chatBody({ content: "x".repeat(10_000), refusal: null }, "stop"))
+      const server = yield* serveFixed(200, { "content-type": "application/json" }, big, { chunked: true })
+      const client = yield* HttpClient.HttpClient
+      const probe = yield* client.get(server.url)
+      expect(probe.headers["content-length"]).toBeUndefined()
+      expect(probe.headers["transfer-encoding"]).toBe("chunked")
+      const provider = yield* fixedProvider(server.url, { maxResponseBytes: 1024 })
+      const failure = failureOf(yield* Effect.exit(provider.generateText(ask("Hello"))))
+      expect([failure._tag, failure.reason, failure.status]).toEqual(["HardFailure", "ServerError", 200])
+      expect(failure.message).toMatch(/1024/)
+      expect(failure.message).toMatch(/limit/)
+      const ok = yield* (yield* fixedProvider(server.url)).generateText(ask("Hello"))
+      expect(ok.content).toHaveLength(10_000)
+    }).pipe(Effect.provide(HttpLive)))
+
+  it.scoped("b64_json that is not base64 is HardFailure(ServerError) status 200", () =>
+    Effect.gen(function*() {
+      const server = yield* serveJson(200, { created: 1_768_438_800, data: [{ b64_json: "this is *not* base64!" }] })
+      const provider = yield* fixedProvider(server.url)
+      const failure = failureOf(yield* Effect.exit(provider.generateImage(ImageRequest.make({ model: "gpt-image-1.5", prompt: "A fox" }))))
+      expect([failure._tag, failure.reason, failure.status]).toEqual(["HardFailure", "ServerError", 200])
+      expect(failure.message).toMatch(/base64/)
+      expect(isRetryable(failure)).toBe(true)
+    }).pipe(Effect.provide(HttpLive)))
+
+  it.scoped("an unknown video status is HardFailure(ServerError) naming the status", () =>
+    Effect.gen(function*() {
+      const server = yield* serveJson(200, { id: "x", object: "video", status: "melting" })
+      const provider = yield* fixedProvider(server.url)
+      const failure = failureOf(yield* Effect.exit(provider.pollVideo({ id: "x", model: "sora-2" })))
+      expect([failure._tag, failure.reason, failure.status]).toEqual(["HardFailure", "ServerError", 200])
+      expect(failure.message).toContain("melting")
+      expect((yield* server.received).map((r) => [r.method, r.url])).toEqual([["GET", "/v1/videos/x"]])
+    }).pipe(Effect.provide(HttpLive)))
+
+  it.scoped("a failed Kling task is normalised to failed with task_status_msg as the error", () =>
+    Effect.gen(function*() {
+      const server = yield* serveJson(200, {
+        code: 0,
+        message: "SUCCEED",
+        request_id: "kling-req-1",
+        data: {
+          task_id: "788866120013107299",
+          task_status: "failed",
+          task_status_msg: "Failure to pass the risk control system",
+          created_at: 1_768_438_800_000,
+          updated_at: 1_768_438_880_000
+        }
+      })
+      const provider = yield* fixedProvider(server.url)
+      const task = yield* provider.pollVideo({ id: "788866120013107299", model: "kling-v2" })
+      expect([task.id, task.status, task.rawStatus]).toEqual(["788866120013107299", "failed", "failed"])
+      expect(task.error?.message).toBe("Failure to pass the risk control system")
+      expect(task.videoUrl).toBeUndefined()
+    }).pipe(Effect.provide(HttpLive)))
+
+  it.scoped("a FAILED Runway task is normalised to failed with failure and failureCode as the error", () =>
+    Effect.gen(function*() {
+      const id = "17f20503-6c24-4c16-946b-35dbbce2af2f"
+      const server = yield* serveJson(200, {
+        id,
+        createdAt: "2026-01-15T01:00:00.000Z",
+        status: "FAILED",
+        failure: "Your prompt did not pass our content moderation. Please revise it and try again.",
+        failureCode: "SAFETY.INPUT.TEXT"
+      })
+      const provider = yield* fixedProvider(server.url)
+      const task = yield* provider.pollVideo({ id, model: "gen4_turbo" })
+      expect([task.id, task.status, task.rawStatus]).toEqual([id, "failed", "FAILED"])
+      expect(task.error).toEqual({
+        code: "SAFETY.INPUT.TEXT",
+        message: "Your prompt did not pass our content moderation. Please revise it and try again."
+      })
+      expect(task.videoUrl).toBeUndefined()
+    }).pipe(Effect.provide(HttpLive)))
+
+  it.scoped.each(["generateText", "generateImage"] as const)(
+    "%s: a 200 whose body is an error envelope is a HardFailure carrying the provider's message",
+    (operation) =>
+      Effect.gen(function*() {
+        const server = yield* serveJson(200, { error: { code: 502, message: "Upstream provider returned an error" } })
+        const provider = yield* fixedProvider(server.url)
+        const call = operation === "generateText"
+          ? provider.generateText(ask("Hello"))
+          : provider.generateImage(ImageRequest.make({ model: "gpt-image-1.5", prompt: "A fox" }))
+        const failure = failureOf(yield* Effect.exit(call))
+        expect(failure._tag).toBe("HardFailure")
+        expect(failure.status).toBe(200)
+        expect(failure.message).toContain("Upstream provider returned an error")
+      }).pipe(Effect.provide(HttpLive))
+  )
 })

@@ -2,7 +2,11 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Either, Exit, Fiber, Scope, TestClock } from "effect"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import { Duration, Effect, Either, Exit, Fiber, Scope, TestClock } from "effect"
+import { classifyResponse } from "../src/Classification.js"
+import { formatParseError } from "../src/internal/formatError.js"
+import * as Wire from "../src/internal/simulator/wire.js"
 import * as Simulator from "../src/Simulator.js"
 
 // ---------------------------------------------------------------------------
@@ -426,6 +430,57 @@ describe("Simulator validation", () => {
     expect(s.models.filter((m) => m.kind === "video").map((m) => m.videoDialect)).toEqual(["openai", "kling", "runway"])
     expect(s.models[0]?.outages[0]?.durationMinutes).toBe(90)
   })
+
+  const decodeError = (input: unknown): string => {
+    const result = Effect.runSync(Effect.either(Simulator.decodeConfig(input)))
+    if (Either.isRight(result)) throw new Error(`expected ${JSON.stringify(input)} to be rejected`)
+    return formatParseError(result.left)
+  }
+
+  it("duplicate model ids are rejected, naming the id", () => {
+    const message = decodeError({
+      models: [
+        { id: "dup", vendor: "openai", kind: "text" },
+        { id: "other", vendor: "openai", kind: "text" },
+        { id: "dup", vendor: "google", kind: "image" }
+      ]
+    })
+    expect(message).toBe(`models: duplicate model id "dup" (models[0] and models[2]): model ids must be unique`)
+    expect(() => Simulator.makeConfig({ models: [{ id: "m", vendor: "a", kind: "text" }, { id: "m", vendor: "b", kind: "text" }] }))
+      .toThrow(/duplicate model id "m"/)
+    // the same id twice is fine when it is only the vendor that repeats
+    const ok = Simulator.makeConfig({ models: [{ id: "a", vendor: "v", kind: "text" }, { id: "b", vendor: "v", kind: "text" }] })
+    expect(ok.models.map((m) => m.id)).toEqual(["a", "b"])
+  })
+
+  it("startAt must be an ISO 8601 date-time with an offset", () => {
+    for (const startAt of ["1", "2026", "2026-01-15", "2026-01-15T10:00:00", "tomorrow", "2026-02-31T00:00:00Z", "2026-13-01T00:00:00Z", "2026-01-15 10:00:00Z"]) {
+      expect(decodeError({ startAt })).toBe(
+        `startAt: Expected an ISO 8601 date-time such as "2026-01-15T10:00:00+09:00" (with a Z or ±hh:mm offset), actual ${JSON.stringify(startAt)}`
+      )
+    }
+    for (const startAt of ["2026-01-15T10:00:00+09:00", "2026-01-15T01:00Z", "2026-01-15T01:00:00.250Z", "2028-02-29T23:59:59-05:30"]) {
+      const config = Effect.runSync(Simulator.decodeConfig({ startAt }))
+      expect(config.startAt).toBe(startAt)
+    }
+  })
+
+  it("fault probabilities must sum to at most 1", () => {
+    const message = decodeError({
+      models: [{ id: "m", vendor: "v", kind: "text", faults: { overloaded: 0.6, rateLimited: 0.3, hang: 0.2 } }]
+    })
+    expect(message).toBe("models[0].faults: fault probabilities must sum to at most 1, but they sum to 1.1")
+    expect(() => Simulator.FaultProfile.make({ serverError: 0.7, badGateway: 0.7 })).toThrow(/sum to 1.4/)
+    // exactly 1, also when floating point adds up to a hair above it
+    const exact = Effect.runSync(Simulator.decodeConfig({
+      models: [
+        { id: "a", vendor: "v", kind: "text", faults: { overloaded: 0.1, rateLimited: 0.2, serverError: 0.7 } },
+        { id: "b", vendor: "v", kind: "text", faults: { connectionReset: 1 } }
+      ]
+    }))
+    expect(exact.models[0]?.faults.serverError).toBe(0.7)
+    expect(exact.models[1]?.faults.overloaded).toBe(0)
+  })
 })
 
 // ---------------------------------------------------------------------------
@@ -554,6 +609,149 @@ describe("Simulator hard faults", () => {
       const result = yield* Fiber.await(pending)
       expect(Exit.isFailure(result)).toBe(true)
     }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+})
+
+// ---------------------------------------------------------------------------
+// video dialects: submit-time errors in the vendor's own shape
+// ---------------------------------------------------------------------------
+
+const classify = (r: Reply, model: string) => classifyResponse({ status: r.status, headers: r.headers, body: r.text, model })
+
+/** The body of a response built by the wire module (without a server). */
+const bodyText = (response: HttpServerResponse.HttpServerResponse): string => {
+  const body = response.body
+  if (body._tag !== "Uint8Array") throw new Error(`unexpected body ${body._tag}`)
+  return new TextDecoder().decode(body.body)
+}
+
+describe("Simulator video dialect errors", () => {
+  // retryAfterSeconds 20 simulated at timeScale 60 = 333 ms real
+  it.effect("kling: submit-time hard faults answer {code, message, request_id} with the HTTP status", () =>
+    withSim(config({ timeScale: 60 }), (sim) =>
+      Effect.gen(function*() {
+        const overloaded = yield* video(sim, "waves [sim:overloaded]", "vid-kling")
+        expect(overloaded.status).toBe(503)
+        expect(overloaded.json).toEqual({
+          code: 5001,
+          message: "Server temporarily unavailable, please try again later",
+          request_id: overloaded.headers["x-request-id"]
+        })
+        expect(classify(overloaded, "vid-kling")).toMatchObject({ reason: "Overloaded", status: 503, code: "5001" })
+
+        const limited = yield* video(sim, "waves [sim:rateLimited]", "vid-kling")
+        expect(limited.status).toBe(429)
+        expect(limited.headers["retry-after"]).toBe("1")
+        expect(limited.headers["retry-after-ms"]).toBe("333")
+        expect(Object.keys(limited.json)).toEqual(["code", "message", "request_id"])
+        expect(limited.json.code).toBe(1302)
+        expect(limited.json.request_id).toBe(limited.headers["x-request-id"])
+        const limitedFailure = classify(limited, "vid-kling")
+        expect(limitedFailure).toMatchObject({ reason: "RateLimited", status: 429, code: "1302" })
+        expect(limitedFailure.retryAfter && Duration.toMillis(limitedFailure.retryAfter)).toBe(333)
+
+        const quota = yield* video(sim, "waves [sim:quotaExhausted]", "vid-kling")
+        expect(quota.status).toBe(429)
+        expect(quota.json).toMatchObject({ code: 1102, request_id: quota.headers["x-request-id"] })
+        expect(quota.json.error).toBeUndefined()
+
+        const noPrompt = yield* post(`${sim.url}/v1/videos`, { model: "vid-kling" })
+        expect(noPrompt.status).toBe(400)
+        expect(noPrompt.json).toEqual({
+          code: 1201,
+          message: "Invalid request parameters: prompt must not be empty",
+          request_id: noPrompt.headers["x-request-id"]
+        })
+        expect(classify(noPrompt, "vid-kling")).toMatchObject({ reason: "BadRequest", status: 400, code: "1201" })
+
+        // gateway faults come from the proxy in front, not from the vendor
+        expect((yield* video(sim, "waves [sim:badGateway]", "vid-kling")).text).toContain("<title>502 Bad Gateway</title>")
+        expect((yield* video(sim, "waves [sim:gatewayTimeout]", "vid-kling")).text).toBe("upstream request timeout")
+        // a server error still surfaces when the task fails, not at submit
+        const server = yield* video(sim, "waves [sim:serverError]", "vid-kling")
+        expect(server.status).toBe(200)
+        expect(server.json.code).toBe(0)
+      })))
+
+  it.effect("runway: submit-time hard faults answer {error} with the HTTP status", () =>
+    withSim(config({ timeScale: 60 }), (sim) =>
+      Effect.gen(function*() {
+        const overloaded = yield* video(sim, "waves [sim:overloaded]", "vid-runway")
+        expect(overloaded.status).toBe(503)
+        expect(overloaded.json).toEqual({ error: "The service is currently overloaded. Please try again later." })
+        expect(classify(overloaded, "vid-runway")).toMatchObject({ reason: "Overloaded", status: 503 })
+
+        const limited = yield* video(sim, "waves [sim:rateLimited]", "vid-runway")
+        expect(limited.status).toBe(429)
+        expect(limited.headers["retry-after"]).toBe("1")
+        expect(limited.headers["retry-after-ms"]).toBe("333")
+        expect(limited.json).toEqual({ error: "You have exceeded the rate limit. Please slow down your requests." })
+        const limitedFailure = classify(limited, "vid-runway")
+        expect(limitedFailure).toMatchObject({ reason: "RateLimited", status: 429 })
+        expect(limitedFailure.retryAfter && Duration.toMillis(limitedFailure.retryAfter)).toBe(333)
+
+        const quota = yield* video(sim, "waves [sim:quotaExhausted]", "vid-runway")
+        expect(quota.status).toBe(429)
+        expect(quota.json).toEqual({ error: "You do not have enough credits to run this task." })
+
+        const noPrompt = yield* post(`${sim.url}/v1/videos`, { model: "vid-runway" })
+        expect(noPrompt.status).toBe(400)
+        expect(noPrompt.json).toMatchObject({ error: "Validation of body failed", issues: [{ path: ["prompt"], message: "Required" }] })
+        expect(classify(noPrompt, "vid-runway")).toMatchObject({ reason: "BadRequest", status: 400 })
+
+        expect((yield* video(sim, "waves [sim:gatewayTimeout]", "vid-runway")).status).toBe(504)
+        const server = yield* video(sim, "waves [sim:serverError]", "vid-runway")
+        expect(server.status).toBe(200)
+        expect(Object.keys(server.json)).toEqual(["id"])
+      })))
+
+  it.effect("unknown and non-video models keep the OpenAI shape (no dialect to speak)", () =>
+    withSim(config(), (sim) =>
+      Effect.gen(function*() {
+        const unknown = yield* video(sim, "waves", "kling-v9")
+        expect(unknown.status).toBe(404)
+        expect(unknown.json.error).toMatchObject({ param: "model", code: "model_not_found" })
+        const notVideo = yield* video(sim, "waves", "chat-a")
+        expect(notVideo.status).toBe(400)
+        expect(notVideo.json.error).toMatchObject({ param: "model", code: "invalid_value" })
+      })))
+
+  it.effect("the openai dialect keeps the OpenAI shapes", () =>
+    withSim(config(), (sim) =>
+      Effect.gen(function*() {
+        const noPrompt = yield* post(`${sim.url}/v1/videos`, { model: "vid-openai" })
+        expect(noPrompt.status).toBe(400)
+        expect(noPrompt.json.error).toMatchObject({ param: "prompt", code: "missing_required_parameter" })
+        const limited = yield* video(sim, "waves [sim:rateLimited]", "vid-openai")
+        expect(limited.json.error).toMatchObject({ type: "requests", code: "rate_limit_exceeded" })
+      })))
+
+  it("vendor server errors (500) in each dialect's shape classify as ServerError", () => {
+    const ctx = { model: "m", retryAfterMs: 1000, requestId: "req_1" }
+    const kling = Wire.hardFaultResponse("kling", "serverError", ctx)
+    const runway = Wire.hardFaultResponse("runway", "serverError", ctx)
+    if (kling === undefined || runway === undefined) throw new Error("expected responses")
+    expect(kling.status).toBe(500)
+    expect(JSON.parse(bodyText(kling))).toEqual({ code: 5000, message: "Server internal error", request_id: "req_1" })
+    expect(runway.status).toBe(500)
+    expect(JSON.parse(bodyText(runway))).toEqual({ error: "An unexpected error occurred." })
+    expect(classifyResponse({ status: 500, body: bodyText(kling) })).toMatchObject({ reason: "ServerError", code: "5000", requestId: "req_1" })
+    expect(classifyResponse({ status: 500, body: bodyText(runway) })).toMatchObject({ reason: "ServerError" })
+    // every vendor-level fault has a vendor shape; gateway faults and the rest do not
+    for (const route of ["kling", "runway"] as const) {
+      for (const fault of Simulator.FAULTS) {
+        const response = Wire.hardFaultResponse(route, fault, ctx)
+        const text = response === undefined ? "" : bodyText(response)
+        if (fault === "overloaded" || fault === "rateLimited" || fault === "quotaExhausted" || fault === "serverError") {
+          const parsed = JSON.parse(text)
+          expect(route === "kling" ? typeof parsed.code : typeof parsed.error).toBe(route === "kling" ? "number" : "string")
+        } else if (fault === "badGateway" || fault === "gatewayTimeout") {
+          expect(text.startsWith("{")).toBe(false)
+        } else {
+          expect(response).toBeUndefined()
+        }
+      }
+    }
+  })
 })
 
 // ---------------------------------------------------------------------------
