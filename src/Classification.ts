@@ -139,10 +139,12 @@ const quotaIds = (info: ErrorInfo): ReadonlyArray<string> =>
 /** How much of an error message is searched when classifying. */
 const MESSAGE_SCAN_LIMIT = 2048
 
-const authCodes = new Set(["invalid_api_key", "incorrect_api_key", "invalid_key", "api_key_invalid", "authentication_error", "unauthenticated"])
-const quotaCodes = new Set(["insufficient_quota", "billing_hard_limit_reached", "billing_not_active", "quota_exceeded"])
+// Kling answers with numeric codes in its envelope ({"code": 1102, "message": ...}): 1000–1004
+// authentication, 1100–1102 account / resource pack, 1301 content safety, 1302–1303 rate limits.
+const authCodes = new Set(["invalid_api_key", "incorrect_api_key", "invalid_key", "api_key_invalid", "authentication_error", "unauthenticated", "1000", "1001", "1002", "1003", "1004"])
+const quotaCodes = new Set(["1100", "1101", "1102", "insufficient_quota", "billing_hard_limit_reached", "billing_not_active", "quota_exceeded"])
 const contextCodes = new Set(["context_length_exceeded", "string_above_max_length", "context_window_exceeded"])
-const filterCodes = new Set([
+const filterCodes = new Set(["1301",
   "content_policy_violation",
   "moderation_blocked",
   "content_filter",
@@ -246,6 +248,8 @@ const reasonOf = (status: number, info: ErrorInfo, hasRetryInfo: boolean): HardR
   ) {
     return "QuotaExhausted"
   }
+  // Out of credits in so many words (Runway "not enough credits", Anthropic "credit balance is too low").
+  if (is4xx && /(?:not|n.t)(?: have)? enough credits|insufficient (?:credits|balance|funds)|credit balance is too low|out of credits/.test(lower)) return "QuotaExhausted"
   // 2. The request is too long for this model (another model may take it).
   if (
     (code !== undefined && contextCodes.has(code)) ||

@@ -858,7 +858,62 @@ const edges: ReadonlyArray<Case> = [
   }
 ]
 
-const allCases: ReadonlyArray<Case> = [...openai, ...google, ...gateway, ...anthropic, ...nonJson, ...edges]
+// Video vendors answer submit errors in their own envelopes.
+const videoVendors: ReadonlyArray<Case> = [
+  {
+    name: "Kling 429 code 1102 (resource pack depleted) is QuotaExhausted",
+    status: 429,
+    body: json({ code: 1102, message: "Account resource pack depleted or expired", request_id: "kling-req-42" }),
+    reason: "QuotaExhausted",
+    message: "Account resource pack depleted or expired",
+    code: "1102",
+    requestId: "kling-req-42"
+  },
+  {
+    name: "Kling 429 code 1302 is RateLimited",
+    status: 429,
+    body: json({ code: 1302, message: "The API request is too fast, please slow down", request_id: "kling-req-43" }),
+    reason: "RateLimited",
+    message: "The API request is too fast, please slow down",
+    code: "1302",
+    requestId: "kling-req-43"
+  },
+  {
+    name: "Kling 400 code 1301 (trust & safety) is ContentFiltered",
+    status: 400,
+    body: json({ code: 1301, message: "Trigger the content security policy of the platform", request_id: "kling-req-44" }),
+    reason: "ContentFiltered",
+    message: "Trigger the content security policy of the platform",
+    code: "1301",
+    requestId: "kling-req-44"
+  },
+  {
+    name: "Kling 401 code 1002 is Unauthorized",
+    status: 401,
+    body: json({ code: 1002, message: "Authorization is invalid", request_id: "kling-req-45" }),
+    reason: "Unauthorized",
+    message: "Authorization is invalid",
+    code: "1002",
+    requestId: "kling-req-45"
+  },
+  {
+    name: "Runway 429 'not enough credits' is QuotaExhausted",
+    status: 429,
+    body: json({ error: "You do not have enough credits to run this task." }),
+    reason: "QuotaExhausted",
+    message: "You do not have enough credits to run this task."
+  },
+  {
+    name: "Anthropic 400 'credit balance is too low' is QuotaExhausted",
+    status: 400,
+    body: json({ type: "error", error: { type: "invalid_request_error", message: "Your credit balance is too low to access the Anthropic API." } }),
+    reason: "QuotaExhausted",
+    message: "Your credit balance is too low to access the Anthropic API.",
+    code: "invalid_request_error"
+  }
+]
+
+const allCases: ReadonlyArray<Case> = [...openai, ...google, ...gateway, ...anthropic, ...nonJson, ...edges, ...videoVendors]
 
 const bodyText = (body: Case["body"]): string =>
   body === null ? "" : typeof body === "string" ? body : new TextDecoder().decode(body)
