@@ -316,7 +316,10 @@ export const scrubSecrets = (text: string, secrets: ReadonlyArray<Redacted.Redac
     const value = Redacted.value(secret)
     if (typeof value !== "string" || value.length < 4) continue
     // the key as sent, URL-encoded, and escaped inside a JSON string
-    for (const form of new Set([value, encodeURIComponent(value), JSON.stringify(value).slice(1, -1)])) {
+    const jsonEscaped = JSON.stringify(value).slice(1, -1)
+    // as some servers escape it in JSON ("\/" for "/", as PHP does)
+    const slashEscaped = jsonEscaped.replace(/\//g, "\\/")
+    for (const form of new Set([value, encodeURIComponent(value), jsonEscaped, slashEscaped])) {
       out = out.split(form).join("[REDACTED]")
     }
   }

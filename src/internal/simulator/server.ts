@@ -5,6 +5,7 @@
  */
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
+import * as Headers from "@effect/platform/Headers"
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
@@ -33,6 +34,7 @@ import {
 } from "./content.js"
 import { FAULTS } from "./faults.js"
 import { hash32, hexId, lognormal, Rng } from "./prng.js"
+import { SECRET_HEADERS } from "../http.js"
 import * as Wire from "./wire.js"
 
 type Response = HttpServerResponse.HttpServerResponse
@@ -974,7 +976,10 @@ export const make = (config: SimulatorConfig) =>
     const address = server.address
     const port = address._tag === "TcpAddress" ? address.port : 0
     baseUrl = `http://127.0.0.1:${port}`
-    yield* server.serve(app)
+    // Keys arrive in request headers: keep them out of the server's spans.
+    yield* server.serve(app).pipe(
+      Effect.locallyWith(Headers.currentRedactedNames, (names) => [...names, ...SECRET_HEADERS])
+    )
 
     const shape: SimulatorShape = {
       url: baseUrl,
