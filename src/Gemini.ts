@@ -58,6 +58,9 @@ const FILTERED = new Set([
 
 type Body = typeof Wire.GenerateContentResponse.Type
 
+/** Every field of a Gemini answer is optional; an answer has candidates or prompt feedback. */
+const looksLikeAnswer = (json: Readonly<Record<string, unknown>>): boolean => "candidates" in json || "promptFeedback" in json
+
 const softFailure = (
   ctx: CallContext,
   reason: SoftFailure["reason"],
@@ -272,7 +275,7 @@ export const make = (options: Options): Effect.Effect<Provider.ProviderService, 
       const ctx = contextFor(resolved, request.model)
       return sendJson(client, generateContent(request.model), textBody(request), ctx).pipe(
         Effect.flatMap((raw) =>
-          decodeJson(Wire.GenerateContentResponse, raw, ctx).pipe(Effect.flatMap((body) => interpretText(ctx, body, raw.requestId)))
+          decodeJson(Wire.GenerateContentResponse, raw, ctx, looksLikeAnswer).pipe(Effect.flatMap((body) => interpretText(ctx, body, raw.requestId)))
         ),
         Effect.withSpan("Gemini.generateText", { attributes: { provider: resolved.name, model: request.model } })
       )
@@ -288,7 +291,7 @@ export const make = (options: Options): Effect.Effect<Provider.ProviderService, 
       }
       return sendJson(client, generateContent(request.model), imageBody(request), ctx).pipe(
         Effect.flatMap((raw) =>
-          decodeJson(Wire.GenerateContentResponse, raw, ctx).pipe(Effect.flatMap((body) => interpretImage(ctx, body, raw.requestId)))
+          decodeJson(Wire.GenerateContentResponse, raw, ctx, looksLikeAnswer).pipe(Effect.flatMap((body) => interpretImage(ctx, body, raw.requestId)))
         ),
         Effect.withSpan("Gemini.generateImage", { attributes: { provider: resolved.name, model: request.model } })
       )

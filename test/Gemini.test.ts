@@ -1,12 +1,12 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Exit, Fiber, Option, Redacted, TestClock } from "effect"
-import { isFallbackEligible, isRetryable } from "../src/Failure.js"
+import { type GenerationFailure, isFallbackEligible, isRetryable } from "../src/Failure.js"
 import * as Gemini from "../src/Gemini.js"
 import { ImageRequest } from "../src/ImageGeneration.js"
 import * as OutputValidator from "../src/OutputValidator.js"
 import { Message, TextRequest } from "../src/TextGeneration.js"
 import { VideoRequest } from "../src/VideoGeneration.js"
-import { apiKey, HttpLive, startSimulator } from "./support/simulator.js"
+import { apiKey, HttpLive, serveJson, startSimulator } from "./support/simulator.js"
 
 const ask = (prompt: string, extra: Partial<ConstructorParameters<typeof TextRequest>[0]> = {}) =>
   TextRequest.make({ model: "gemini-2.5-flash", messages: [Message.make({ role: "user", content: prompt })], ...extra })
@@ -130,7 +130,11 @@ describe("Gemini generateContent", () => {
   ] as const)("[sim:%s] on generateContent is HardFailure(%s), status %s", ([fault, reason, status, message]) =>
     Effect.gen(function*() {
       const { gemini } = yield* startSimulator()
-      for (const call of [gemini.generateText(ask(`Hi [sim:${fault}]`)), gemini.generateImage(draw(`A fox [sim:${fault}]`))]) {
+      const calls: ReadonlyArray<Effect.Effect<unknown, GenerationFailure>> = [
+        gemini.generateText(ask(`Hi [sim:${fault}]`)),
+        gemini.generateImage(draw(`A fox [sim:${fault}]`))
+      ]
+      for (const call of calls) {
         const failure = failureOf(yield* Effect.exit(call))
         expect(failure._tag).toBe("HardFailure")
         expect(failure.reason).toBe(reason)
@@ -191,5 +195,18 @@ describe("Gemini generateContent", () => {
       expect([video.reason, video.code]).toEqual(["BadRequest", "unsupported_operation"])
       const state = yield* sim.snapshot
       expect(state.models.reduce((n, m) => n + m.requests + m.rejected, 0)).toBe(0)
+    }).pipe(Effect.provide(HttpLive)))
+})
+
+describe("Gemini against scripted bodies", () => {
+  it.scoped("a 200 whose body is an error envelope is a HardFailure carrying the provider's message", () =>
+    Effect.gen(function*() {
+      const server = yield* serveJson(200, { error: { code: 502, message: "Upstream provider returned an error" } })
+      const provider = yield* Gemini.make({ baseUrl: server.url, apiKey })
+      const failure = failureOf(yield* Effect.exit(provider.generateText(ask("Hi"))))
+      expect(failure._tag).toBe("HardFailure")
+      expect(failure.status).toBe(200)
+      expect(failure.message).toContain("Upstream provider returned an error")
+      expect((yield* server.received).map((r) => r.url)).toEqual(["/v1beta/models/gemini-2.5-flash:generateContent"])
     }).pipe(Effect.provide(HttpLive)))
 })

@@ -319,27 +319,27 @@ describe("OpenAICompatible images: hard faults through the adapter", () => {
 })
 
 describe("OpenAICompatible video submit: hard faults", () => {
-  // The simulator answers a submit-time fault in the OpenAI error shape for
-  // every dialect (Kling and Runway included); each must still classify.
-  it.scoped.each(["sora-2", "kling-v2", "gen4_turbo"] as const)("%s: [sim:overloaded] on submit is HardFailure(Overloaded) 503", (model) =>
+  // The simulator answers submit-time faults in each vendor's own error shape:
+  // OpenAI {"error":{...}}, Kling {"code":5001,"message",...}, Runway {"error":"..."}.
+  it.scoped.each([
+    ["sora-2", "overloaded", "Overloaded", 503, /high demand/, undefined],
+    ["kling-v2", "overloaded", "Overloaded", 503, /Server temporarily unavailable/, "5001"],
+    ["gen4_turbo", "overloaded", "Overloaded", 503, /currently overloaded/, undefined],
+    ["sora-2", "rateLimited", "RateLimited", 429, /Rate limit reached/, "rate_limit_exceeded"],
+    ["kling-v2", "rateLimited", "RateLimited", 429, /exceeding the rate limit/, "1302"],
+    ["gen4_turbo", "rateLimited", "RateLimited", 429, /exceeded the rate limit/, undefined]
+  ] as const)("%s: [sim:%s] on submit is HardFailure(%s) %s in the vendor's shape", ([model, fault, reason, status, message, code]) =>
     Effect.gen(function*() {
       const { openai, sim } = yield* startSimulator()
-      const failure = failureOf(yield* Effect.exit(openai.submitVideo(VideoRequest.make({ model, prompt: "A paper boat [sim:overloaded]" }))))
-      expect([failure._tag, failure.reason, failure.status]).toEqual(["HardFailure", "Overloaded", 503])
-      expect(failure.message).toMatch(/high demand/)
+      const failure = failureOf(yield* Effect.exit(openai.submitVideo(VideoRequest.make({ model, prompt: `A paper boat [sim:${fault}]` }))))
+      expect([failure._tag, failure.reason, failure.status]).toEqual(["HardFailure", reason, status])
+      expect(failure.message).toMatch(message)
+      if (code !== undefined) expect(failure.code).toBe(code)
       expect(failure.model).toBe(model)
       expect(isRetryable(failure)).toBe(true)
-      // no task was created
+      if (fault === "rateLimited") expect(failure.retryAfter && Duration.toMillis(failure.retryAfter)).toBe(20_000)
       const state = yield* sim.snapshot
-      expect(state.models.find((m) => m.id === model)?.outcomes.overloaded).toBe(1)
-    }).pipe(Effect.provide(HttpLive)))
-
-  it.scoped("kling-v2: [sim:rateLimited] on submit is HardFailure(RateLimited) with the retry-after", () =>
-    Effect.gen(function*() {
-      const { openai } = yield* startSimulator()
-      const failure = failureOf(yield* Effect.exit(openai.submitVideo(VideoRequest.make({ model: "kling-v2", prompt: "A paper boat [sim:rateLimited]" }))))
-      expect([failure.reason, failure.status]).toEqual(["RateLimited", 429])
-      expect(failure.retryAfter && Duration.toMillis(failure.retryAfter)).toBe(20_000)
+      expect(state.models.find((m) => m.id === model)?.outcomes[fault]).toBe(1)
     }).pipe(Effect.provide(HttpLive)))
 })
 
@@ -472,7 +472,7 @@ describe("OpenAICompatible against scripted bodies", () => {
       Effect.gen(function*() {
         const server = yield* serveJson(200, { error: { code: 502, message: "Upstream provider returned an error" } })
         const provider = yield* fixedProvider(server.url)
-        const call = operation === "generateText"
+        const call: Effect.Effect<unknown, GenerationFailure> = operation === "generateText"
           ? provider.generateText(ask("Hello"))
           : provider.generateImage(ImageRequest.make({ model: "gpt-image-1.5", prompt: "A fox" }))
         const failure = failureOf(yield* Effect.exit(call))

@@ -213,7 +213,12 @@ const errorEnvelope = (json: unknown, raw: RawResponse, ctx: CallContext): HardF
 export const decodeJson = <A, I>(
   schema: Schema.Schema<A, I, never>,
   raw: RawResponse,
-  ctx: CallContext
+  ctx: CallContext,
+  /**
+   * For schemas whose fields are all optional (Gemini): does this body look
+   * like an answer? If not and it holds an `error`, it is an error envelope.
+   */
+  looksLikeAnswer?: (json: Readonly<Record<string, unknown>>) => boolean
 ): Effect.Effect<A, HardFailure> => {
   const extra = { status: raw.status, requestId: raw.requestId, rawBody: boundBody(scrubSecrets(raw.text, ctx.secrets)) }
   let json: unknown
@@ -222,11 +227,15 @@ export const decodeJson = <A, I>(
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error)
     return Effect.fail(
-      hardFailure(ctx, "ServerError", `malformed JSON in an HTTP ${raw.status} response (${reason}): ${squash(scrubSecrets(raw.text.slice(0, 4096), ctx.secrets), 120)}`, {
+      hardFailure(ctx, "ServerError", `malformed JSON in an HTTP ${raw.status} response (${reason}): ${squash(scrubSecrets(raw.text, ctx.secrets), 120)}`, {
         ...extra,
         code: "malformed_response"
       })
     )
+  }
+  if (looksLikeAnswer !== undefined && typeof json === "object" && json !== null && !Array.isArray(json) && !looksLikeAnswer(json as Record<string, unknown>)) {
+    const envelope = errorEnvelope(json, raw, ctx)
+    if (envelope !== undefined) return Effect.fail(envelope)
   }
   return Either.match(Schema.decodeUnknownEither(schema, { errors: "all", onExcessProperty: "ignore" })(json), {
     onLeft: (error) =>

@@ -1,0 +1,442 @@
+/**
+ * The API key never appears anywhere a person or a system could see it:
+ * tracing spans (attributes, events, links, exits), failures however they are
+ * rendered (String, JSON, stack, Schema encoding, raw body, inspect, Cause),
+ * and logs. Real HTTP on loopback: the simulator, and fixed servers that echo
+ * the key back the ways real providers and gateways do.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Cause, Effect, Exit, HashMap, List, Logger, LogLevel, Redacted, Schema, Tracer } from "effect"
+import { inspect } from "node:util"
+import { type GenerationFailure, GenerationFailure as GenerationFailureSchema } from "../src/Failure.js"
+import * as Gemini from "../src/Gemini.js"
+import { ImageRequest } from "../src/ImageGeneration.js"
+import * as OpenAICompatible from "../src/OpenAICompatible.js"
+import { Message, TextRequest } from "../src/TextGeneration.js"
+import { HttpLive, KEY, serveFixed, startSimulator } from "./support/simulator.js"
+
+// ---------------------------------------------------------------------------
+// keys and what counts as a leak
+// ---------------------------------------------------------------------------
+
+/** A gateway key that does not look like `sk-…` or `AIza…`: only the exact value can find it. */
+const GW_KEY = "gw-live-7f3a9c2e5b8d4a1f6e0b1c3e"
+/** An OpenAI-style project key. */
+const SK_KEY = "sk-proj-Zq4T8mW2xN6vB1cR9kL3pH7s"
+/** A key with characters that URL-encoding and JSON escaping change. */
+const B64_KEY = "gw-b64-Qk7Zp2+Rm9Xw4/Tn8Hc5=Vb3Lm1"
+
+/** The masked echo built from the key's head and tail, e.g. `gw-li***1c3e`. */
+const masked = (key: string): string => `${key.slice(0, 5)}***${key.slice(-4)}`
+
+/** The spellings of a key that must never be visible. */
+const spellings = (key: string): ReadonlyArray<string> => [
+  ...new Set([
+    key,
+    encodeURIComponent(key),
+    encodeURIComponent(key).toLowerCase(),
+    JSON.stringify(key).slice(1, -1),
+    key.replaceAll("/", "\\/"),
+    masked(key)
+  ])
+]
+
+/** Runs of this many consecutive characters of a key count as a piece of it (a key cut at a truncation point). */
+const FRAGMENT = 12
+
+/** The spellings of `key` found in `text`, else its longest piece of at least {@link FRAGMENT} characters. */
+const leaksIn = (text: string, key: string): ReadonlyArray<string> => {
+  const found = spellings(key).filter((form) => text.includes(form))
+  if (found.length > 0) return found
+  for (let length = key.length - 1; length >= FRAGMENT; length--) {
+    for (let i = 0; i + length <= key.length; i++) {
+      const piece = key.slice(i, i + length)
+      if (text.includes(piece)) return [`piece ${JSON.stringify(piece)}`]
+    }
+  }
+  return []
+}
+
+/** `{ where: [leaks] }` for every surface that shows a key, so a failing test says where. */
+const leaksBySurface = (surfaces: Readonly<Record<string, string>>, keys: ReadonlyArray<string>) =>
+  Object.fromEntries(
+    Object.entries(surfaces)
+      .map(([where, text]) => [where, keys.flatMap((key) => leaksIn(text, key))] as const)
+      .filter(([, leaks]) => leaks.length > 0)
+  )
+
+/** Every way a failure gets shown to a person or stored by a system. */
+const surfacesOf = (failure: GenerationFailure): Record<string, string> => ({
+  "String(failure)": String(failure),
+  "JSON.stringify(failure)": JSON.stringify(failure),
+  "failure.stack": failure.stack ?? "",
+  "Schema.encodeSync(GenerationFailure)": JSON.stringify(Schema.encodeSync(GenerationFailureSchema)(failure)),
+  "failure.rawBody": failure.rawBody ?? "",
+  "failure.message": failure.message,
+  "util.inspect(failure)": inspect(failure, { depth: 10 }),
+  "Cause.pretty": Cause.pretty(Cause.fail(failure))
+})
+
+const failureOf = <A, E>(exit: Exit.Exit<A, E>): E => {
+  if (Exit.isSuccess(exit)) throw new Error(`expected a failure, got ${JSON.stringify(exit.value)}`)
+  if (exit.cause._tag !== "Fail") throw new Error(`expected a typed failure, got ${String(exit.cause)}`)
+  return exit.cause.error
+}
+
+const ask = (model: string, prompt: string) => TextRequest.make({ model, messages: [Message.make({ role: "user", content: prompt })] })
+
+type Adapter = "openai-compatible" | "gemini"
+
+/** The text call of an adapter built with `key` against `url`. */
+const callWith = (adapter: Adapter, url: string, key: string, prompt = "Hello") =>
+  Effect.gen(function*() {
+    const apiKey = Redacted.make(key)
+    // options are valid here: a rejection would be a bug in the test
+    const provider = adapter === "gemini"
+      ? yield* Effect.orDie(Gemini.make({ baseUrl: url, apiKey, timeout: "30 seconds" }))
+      : yield* Effect.orDie(OpenAICompatible.make({ name: "gateway", baseUrl: url, apiKey, timeout: "30 seconds" }))
+    return yield* provider.generateText(ask(adapter === "gemini" ? "gemini-2.5-flash" : "gpt-4.1-mini", prompt))
+  })
+
+// ---------------------------------------------------------------------------
+// bodies that echo the key
+// ---------------------------------------------------------------------------
+
+/** Filler text of exactly `n` characters, single-spaced (so whitespace squashing keeps positions). */
+const filler = (n: number): string => "the upstream provider rejected the credentials of this request ".repeat(Math.ceil(n / 64) + 1).slice(0, n)
+
+/** `before` + filler + key + `after`, with the key straddling character `at` of the text that starts after `before`. */
+const straddle = (before: string, key: string, at: number, after: string): string =>
+  `${before}${filler(at - Math.floor(key.length / 2))}${key}${after}`
+
+interface Echo {
+  readonly name: string
+  readonly key: string
+  readonly status: number
+  readonly contentType: string
+  readonly body: string
+}
+
+const openaiError = (message: string, extra: Record<string, unknown> = {}) =>
+  JSON.stringify({ error: { message, type: "invalid_request_error", param: null, code: "invalid_api_key", ...extra } })
+
+const ECHOES: ReadonlyArray<Echo> = [
+  {
+    name: "the full key in the message",
+    key: GW_KEY,
+    status: 401,
+    contentType: "application/json",
+    body: openaiError(`Incorrect API key provided: ${GW_KEY}. You can find your API key at https://gateway.example/keys.`)
+  },
+  {
+    name: "an sk- key in the message",
+    key: SK_KEY,
+    status: 401,
+    contentType: "application/json",
+    body: openaiError(`Incorrect API key provided: ${SK_KEY}.`)
+  },
+  {
+    name: "param equal to the key",
+    key: GW_KEY,
+    status: 400,
+    contentType: "application/json",
+    body: openaiError("Invalid value for the API key header.", { param: GW_KEY, code: "invalid_value" })
+  },
+  {
+    name: "the masked echo gw-li***1c3e",
+    key: GW_KEY,
+    status: 401,
+    contentType: "application/json",
+    body: openaiError(`Incorrect API key provided: ${masked(GW_KEY)}. You can find your API key at https://gateway.example/keys.`)
+  },
+  {
+    name: "the key URL-encoded in the message",
+    key: B64_KEY,
+    status: 401,
+    contentType: "application/json",
+    body: openaiError(`The request to https://upstream.example/v1/generate?key=${encodeURIComponent(B64_KEY)} was rejected.`)
+  },
+  {
+    name: "the key JSON-escaped (\\/) in the body",
+    key: B64_KEY,
+    status: 401,
+    contentType: "application/json",
+    // PHP-style encoders write "/" as "\/": the body holds the key in escaped form only
+    body: `{"error":{"message":"Incorrect API key provided: ${B64_KEY.replaceAll("/", "\\/")}.","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}`
+  },
+  {
+    name: "a Google error quoting the key",
+    key: GW_KEY,
+    status: 400,
+    contentType: "application/json",
+    body: JSON.stringify({
+      error: {
+        code: 400,
+        message: `API key not valid: ${GW_KEY}. Please pass a valid API key.`,
+        status: "INVALID_ARGUMENT",
+        details: [{ "@type": "type.googleapis.com/google.rpc.ErrorInfo", reason: "API_KEY_INVALID", metadata: { key: GW_KEY } }]
+      }
+    })
+  },
+  {
+    name: "a 200 error envelope quoting the key",
+    key: GW_KEY,
+    status: 200,
+    contentType: "application/json",
+    body: JSON.stringify({ error: { code: 401, message: `Upstream rejected the API key ${GW_KEY}` } })
+  },
+  {
+    name: "a 200 of unexpected shape carrying the key",
+    key: GW_KEY,
+    status: 200,
+    contentType: "application/json",
+    body: JSON.stringify({ choices: GW_KEY, candidates: GW_KEY })
+  },
+  {
+    name: "a malformed 200 with the key straddling position 120",
+    key: GW_KEY,
+    status: 200,
+    contentType: "application/json",
+    // cut off mid-string: not JSON
+    body: straddle("", GW_KEY, 120, " and the rest of a long message that never ends").replace(/^.{10}/, "{\"error\":\"")
+  },
+  {
+    name: "an unparseable 400 with the key straddling position 200",
+    key: GW_KEY,
+    status: 400,
+    contentType: "application/json",
+    body: straddle("", GW_KEY, 200, " and the rest of a long message that never ends").replace(/^.{10}/, "{\"error\":\"")
+  },
+  {
+    name: "an HTML 502 whose title has the key straddling position 200",
+    key: GW_KEY,
+    status: 502,
+    contentType: "text/html",
+    body: straddle("<html><head><title>", GW_KEY, 200, " bad gateway</title></head><body>502</body></html>")
+  },
+  {
+    name: "a plain-text 400 with the key straddling position 300",
+    key: GW_KEY,
+    status: 400,
+    contentType: "text/plain",
+    body: straddle("", GW_KEY, 300, " is not a valid key for this gateway, please check your settings")
+  },
+  {
+    name: "a JSON 401 whose message has the key straddling position 4096 (the raw-body limit)",
+    key: GW_KEY,
+    status: 401,
+    contentType: "application/json",
+    body: straddle("{\"error\":{\"message\":\"", GW_KEY, 4096 - "{\"error\":{\"message\":\"".length, " and more\",\"code\":\"invalid_api_key\"}}")
+  }
+]
+
+const CASES = ECHOES.flatMap((echo) => (["openai-compatible", "gemini"] as const).map((adapter) => [echo.name, adapter, echo] as const))
+
+describe("Secrets: fixtures", () => {
+  it("each straddling key really straddles its position", () => {
+    const at = (echo: Echo, offset: number, position: number) => {
+      const start = echo.body.indexOf(echo.key) - offset
+      expect(start).toBeLessThan(position)
+      expect(start + echo.key.length).toBeGreaterThan(position)
+    }
+    const byName = (prefix: string) => ECHOES.find((e) => e.name.startsWith(prefix))!
+    at(byName("a malformed 200"), 0, 120)
+    at(byName("an unparseable 400"), 0, 200)
+    at(byName("an HTML 502"), "<html><head><title>".length, 200)
+    at(byName("a plain-text 400"), 0, 300)
+    at(byName("a JSON 401 whose message"), 0, 4096)
+    expect(() => JSON.parse(byName("a malformed 200").body)).toThrow()
+    expect(JSON.parse(ECHOES.find((e) => e.name.includes("JSON-escaped"))!.body).error.message).toContain(B64_KEY)
+  })
+})
+
+describe("Secrets: a key echoed by the provider is in no rendering of the failure", () => {
+  it.scoped.each(CASES)("%s (%s)", ([, adapter, echo]) =>
+    Effect.gen(function*() {
+      const server = yield* serveFixed(echo.status, { "content-type": echo.contentType }, echo.body)
+      const failure = failureOf(yield* Effect.exit(callWith(adapter, server.url, echo.key)))
+      // the fixed answer was received and turned into a failure of that response
+      expect(failure.status).toBe(echo.status)
+      expect((yield* server.received)).toHaveLength(1)
+      expect(leaksBySurface(surfacesOf(failure), [echo.key])).toEqual({})
+    }).pipe(Effect.provide(HttpLive)))
+
+  it.scoped("scrubbing keeps the provider's words around the key", () =>
+    Effect.gen(function*() {
+      const server = yield* serveFixed(401, { "content-type": "application/json" }, ECHOES[0]!.body)
+      const failure = failureOf(yield* Effect.exit(callWith("openai-compatible", server.url, GW_KEY)))
+      expect(failure.reason).toBe("Unauthorized")
+      expect(failure.message).toContain("Incorrect API key provided:")
+      expect(failure.message).toContain("You can find your API key at https://gateway.example/keys.")
+    }).pipe(Effect.provide(HttpLive)))
+})
+
+// ---------------------------------------------------------------------------
+// tracing
+// ---------------------------------------------------------------------------
+
+interface RecordedSpan {
+  readonly name: string
+  readonly attributes: Map<string, unknown>
+  readonly events: Array<{ readonly name: string; readonly attributes: Record<string, unknown> }>
+  readonly links: Array<Tracer.SpanLink>
+  exit: Exit.Exit<unknown, unknown> | undefined
+}
+
+const show = (u: unknown): string => {
+  if (typeof u === "string") return u
+  try {
+    return `${String(u)} ${JSON.stringify(u, (_, v: unknown) => (typeof v === "bigint" ? String(v) : v))} ${inspect(u, { depth: 6 })}`
+  } catch {
+    return `${String(u)} ${inspect(u, { depth: 6 })}`
+  }
+}
+
+/** A tracer that keeps every span with its attributes, events, links and exit. */
+const recordingTracer = () => {
+  const spans: Array<RecordedSpan> = []
+  let counter = 0
+  const tracer = Tracer.make({
+    span: (name, parent, context, links, startTime, kind, options) => {
+      const record: RecordedSpan = { name, attributes: new Map(), events: [], links: [...links], exit: undefined }
+      for (const [k, v] of Object.entries(options?.attributes ?? {})) record.attributes.set(k, v)
+      spans.push(record)
+      const spanId = (++counter).toString(16).padStart(16, "0")
+      let status: Tracer.SpanStatus = { _tag: "Started", startTime }
+      const span: Tracer.Span = {
+        _tag: "Span",
+        name,
+        spanId,
+        traceId: parent._tag === "Some" ? parent.value.traceId : "0".repeat(31) + "1",
+        parent,
+        context,
+        get status() {
+          return status
+        },
+        attributes: record.attributes,
+        links: record.links,
+        sampled: true,
+        kind,
+        end: (endTime, exit) => {
+          status = { _tag: "Ended", startTime, endTime, exit }
+          record.exit = exit
+        },
+        attribute: (key, value) => {
+          record.attributes.set(key, value)
+        },
+        event: (eventName, _startTime, attributes) => {
+          record.events.push({ name: eventName, attributes: attributes ?? {} })
+        },
+        addLinks: (more) => {
+          record.links.push(...more)
+        }
+      }
+      return span
+    },
+    context: (f) => f()
+  })
+  /** One text per span: what an exporter sends (name, attributes, events, links, a failure's cause). */
+  const texts = (): Record<string, string> =>
+    Object.fromEntries(spans.map((s, i) => [
+      `span ${i} ${s.name}`,
+      [
+        s.name,
+        ...[...s.attributes].map(([k, v]) => `${k}=${show(v)}`),
+        ...s.events.map((e) => `${e.name} ${show(e.attributes)}`),
+        ...s.links.map((l) => show(l.attributes)),
+        // what exporters record of a failed span: the rendered cause (message and stack)
+        s.exit !== undefined && Exit.isFailure(s.exit) ? Cause.pretty(s.exit.cause) : ""
+      ].join("\n")
+    ]))
+  return { tracer, spans, texts }
+}
+
+describe("Secrets: tracing spans", () => {
+  it.scoped("Gemini and OpenAI-compatible calls leave the key in no span attribute, event or exit", () =>
+    Effect.gen(function*() {
+      // the simulator runs outside the recording tracer: only the client's spans are recorded
+      const { gemini, openai } = yield* startSimulator()
+      const echo = yield* serveFixed(401, { "content-type": "application/json" }, ECHOES[0]!.body)
+      const recorder = recordingTracer()
+      yield* Effect.gen(function*() {
+        yield* gemini.generateText(ask("gemini-2.5-flash", "Say hello [sim:ok]"))
+        yield* gemini.generateImage(ImageRequest.make({ model: "gemini-2.5-flash-image", prompt: "A red fox [sim:ok]" }))
+        yield* Effect.exit(gemini.generateText(ask("gemini-2.5-flash", "Hi [sim:overloaded]")))
+        yield* Effect.exit(gemini.generateText(ask("gemini-2.5-flash", "Hi [sim:connectionReset]")))
+        yield* openai.generateText(ask("gpt-4.1-mini", "Say hello [sim:ok]"))
+        yield* Effect.exit(openai.generateText(ask("gpt-4.1-mini", "Hi [sim:rateLimited]")))
+        yield* Effect.exit(callWith("gemini", echo.url, GW_KEY))
+        yield* Effect.exit(callWith("openai-compatible", echo.url, GW_KEY))
+      }).pipe(Effect.withTracer(recorder.tracer))
+
+      const names = recorder.spans.map((s) => s.name)
+      expect(names).toEqual(expect.arrayContaining(["Gemini.generateText", "Gemini.generateImage", "OpenAICompatible.generateText"]))
+      // the HTTP client's own spans were recorded, with request headers as attributes
+      const clientSpans = recorder.spans.filter((s) => s.attributes.has("url.full"))
+      expect(clientSpans.length).toBeGreaterThanOrEqual(8)
+      // the reset connection ended its client span with a failure, whose cause is checked too
+      expect(clientSpans.some((s) => s.exit !== undefined && Exit.isFailure(s.exit))).toBe(true)
+      expect(clientSpans.every((s) => [...s.attributes.keys()].some((k) => k.startsWith("http.request.header.")))).toBe(true)
+      expect(leaksBySurface(recorder.texts(), [KEY, GW_KEY])).toEqual({})
+    }).pipe(Effect.provide(HttpLive)))
+})
+
+// ---------------------------------------------------------------------------
+// logs
+// ---------------------------------------------------------------------------
+
+/** A logger that keeps every log line as the stock loggers would render it, with its cause, annotations and spans. */
+const recordingLogger = () => {
+  const lines: Array<string> = []
+  const logger = Logger.make<unknown, void>((options) => {
+    lines.push(
+      [
+        Logger.stringLogger.log(options),
+        Logger.logfmtLogger.log(options),
+        Logger.jsonLogger.log(options),
+        show(Logger.structuredLogger.log(options)),
+        show(options.message),
+        Cause.pretty(options.cause),
+        ...[...HashMap.toEntries(options.annotations)].map(([k, v]) => `${k}=${show(v)}`),
+        ...List.toArray(options.spans).map((s) => s.label)
+      ].join("\n")
+    )
+  })
+  return { logger, lines }
+}
+
+describe("Secrets: logs", () => {
+  it.scoped("a run that logs every failure (message, object, cause, annotation) at every level logs no key", () =>
+    Effect.gen(function*() {
+      const { sim } = yield* startSimulator()
+      const recorder = recordingLogger()
+      const logged = <A, R>(call: Effect.Effect<A, GenerationFailure, R>) =>
+        call.pipe(
+          Effect.tapError((failure) => Effect.logWarning("generation failed", failure)),
+          Effect.tapError((failure) => Effect.annotateLogs(Effect.logDebug("failure detail"), { failure, message: failure.message, rawBody: failure.rawBody })),
+          Effect.tapErrorCause((cause) => Effect.logError(cause)),
+          Effect.withLogSpan("generate"),
+          Effect.exit
+        )
+      yield* Effect.gen(function*() {
+        for (const echo of ECHOES) {
+          const server = yield* serveFixed(echo.status, { "content-type": echo.contentType }, echo.body)
+          yield* logged(callWith("openai-compatible", server.url, echo.key))
+          yield* logged(callWith("gemini", server.url, echo.key))
+        }
+        // wrong keys against the simulator (OpenAI echoes a masked key) and a normal call
+        yield* logged(callWith("openai-compatible", sim.url, GW_KEY))
+        yield* logged(callWith("gemini", sim.url, GW_KEY))
+        yield* logged(callWith("openai-compatible", sim.url, KEY, "Say hello [sim:ok]"))
+        yield* logged(callWith("gemini", sim.url, KEY, "Hi [sim:serverError]"))
+      }).pipe(
+        Effect.provide(Logger.replace(Logger.defaultLogger, recorder.logger)),
+        Logger.withMinimumLogLevel(LogLevel.All)
+      )
+      // three lines per failed call: the recorder saw every failure
+      expect(recorder.lines.length).toBeGreaterThanOrEqual(3 * (2 * ECHOES.length + 3))
+      const keys = [...new Set([KEY, GW_KEY, SK_KEY, B64_KEY])]
+      const surfaces = Object.fromEntries(recorder.lines.map((line, i) => [`log line ${i}`, line]))
+      expect(leaksBySurface(surfaces, keys)).toEqual({})
+    }).pipe(Effect.provide(HttpLive)))
+})
