@@ -276,6 +276,22 @@ export const make = (config: SimulatorConfig) =>
       return response
     }
 
+    /**
+     * The model an OpenAI-route request names, or the error the real API
+     * gives: missing `model` (400), unknown model (404), wrong kind (400).
+     */
+    const openaiModel = (
+      fields: Json,
+      kind: ModelProfile["kind"],
+      wrongKind: (id: string) => Response
+    ): ModelRuntime | Response => {
+      const modelId = str(fields["model"])
+      if (modelId === undefined || modelId.length === 0) return Wire.openaiMissingParam("model")
+      const m = models.get(modelId)
+      if (m === undefined) return Wire.openaiModelNotFound(modelId)
+      return m.profile.kind === kind ? m : reject(m, wrongKind(modelId))
+    }
+
     // -------------------------------------------------------------------------
     // POST /v1/chat/completions
     // -------------------------------------------------------------------------
@@ -287,20 +303,14 @@ export const make = (config: SimulatorConfig) =>
       if (denied !== undefined) return denied
       const body = yield* readJson(request)
       if (body === undefined) return Wire.openaiInvalidJson()
-      const modelId = str(body["model"])
-      if (modelId === undefined || modelId.length === 0) return Wire.openaiMissingParam("model")
-      const m = models.get(modelId)
-      if (m === undefined) return Wire.openaiModelNotFound(modelId)
-      if (m.profile.kind !== "text") {
-        return reject(
-          m,
-          Wire.openaiError(
-            400,
-            `The model \`${modelId}\` is not a chat model and is not supported in the v1/chat/completions endpoint.`,
-            { param: "model", code: "model_not_supported" }
-          )
-        )
-      }
+      const m = openaiModel(body, "text", (id) =>
+        Wire.openaiError(
+          400,
+          `The model \`${id}\` is not a chat model and is not supported in the v1/chat/completions endpoint.`,
+          { param: "model", code: "model_not_supported" }
+        ))
+      if (HttpServerResponse.isServerResponse(m)) return m
+      const modelId = m.profile.id
       const messages = body["messages"]
       if (!Array.isArray(messages) || messages.length === 0) {
         return reject(m, Wire.openaiMissingParam("messages"))
@@ -379,20 +389,14 @@ export const make = (config: SimulatorConfig) =>
       if (denied !== undefined) return denied
       const body = yield* readJson(request)
       if (body === undefined) return Wire.openaiInvalidJson()
-      const modelId = str(body["model"])
-      if (modelId === undefined || modelId.length === 0) return Wire.openaiMissingParam("model")
-      const m = models.get(modelId)
-      if (m === undefined) return Wire.openaiModelNotFound(modelId)
+      const m = openaiModel(body, "image", (id) =>
+        Wire.openaiError(400, `Invalid value for 'model': \`${id}\` is not an image generation model.`, {
+          param: "model",
+          code: "invalid_value"
+        }))
+      if (HttpServerResponse.isServerResponse(m)) return m
+      const modelId = m.profile.id
       const caps = m.profile.capabilities
-      if (m.profile.kind !== "image") {
-        return reject(
-          m,
-          Wire.openaiError(400, `Invalid value for 'model': \`${modelId}\` is not an image generation model.`, {
-            param: "model",
-            code: "invalid_value"
-          })
-        )
-      }
       const prompt = str(body["prompt"])
       if (prompt === undefined || prompt.length === 0) return reject(m, Wire.openaiMissingParam("prompt"))
       const responseFormat = body["response_format"]
@@ -766,19 +770,12 @@ export const make = (config: SimulatorConfig) =>
       if (denied !== undefined) return denied
       const fields = yield* readVideoFields(request)
       if (fields === undefined) return Wire.openaiInvalidJson()
-      const modelId = str(fields["model"])
-      if (modelId === undefined || modelId.length === 0) return Wire.openaiMissingParam("model")
-      const m = models.get(modelId)
-      if (m === undefined) return Wire.openaiModelNotFound(modelId)
-      if (m.profile.kind !== "video") {
-        return reject(
-          m,
-          Wire.openaiError(400, `Invalid value for 'model': \`${modelId}\` is not a video generation model.`, {
-            param: "model",
-            code: "invalid_value"
-          })
-        )
-      }
+      const m = openaiModel(fields, "video", (id) =>
+        Wire.openaiError(400, `Invalid value for 'model': \`${id}\` is not a video generation model.`, {
+          param: "model",
+          code: "invalid_value"
+        }))
+      if (HttpServerResponse.isServerResponse(m)) return m
       // From here on the model is known, so errors take the shape of its dialect
       // (an unknown model or a non-video model has no dialect: OpenAI shape above).
       const dialect = m.profile.videoDialect ?? "openai"
