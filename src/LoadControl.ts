@@ -1,0 +1,223 @@
+/**
+ * Load control (SPEC §6, §8): cap requests per minute so bursts do not add to
+ * an overload, bound how many calls run at once (a bulkhead), and let people
+ * see their place in the queue and the expected wait.
+ *
+ * The rate limit is Effect's `RateLimiter` (token bucket) and the bulkhead an
+ * Effect `Semaphore`; this module adds the observable queue in front of them.
+ * The off-peak gate that holds batch work for a daily window is
+ * {@link OffPeakGate}.
+ *
+ * @since 0.1.0
+ */
+import { Clock, Duration, Effect, RateLimiter, Schema, type Scope, SubscriptionRef } from "effect"
+
+/**
+ * Options for {@link make}.
+ *
+ * | option | default | source |
+ * |---|---|---|
+ * | `requestsPerMinute` | 60 | SPEC §8 (cap requests per minute) |
+ * | `concurrency` | 4 | |
+ * | `assumedServiceTime` | 30 s (until a call has been timed) | SPEC §1: a normal image call takes 20–40 s |
+ *
+ * @since 0.1.0
+ */
+export interface LoadControlOptions {
+  readonly requestsPerMinute?: number
+  readonly concurrency?: number
+  readonly assumedServiceTime?: Duration.DurationInput
+}
+
+/**
+ * What the queue looks like now.
+ *
+ * @since 0.1.0
+ */
+export interface QueueStatus {
+  /** Calls waiting for a slot or a rate-limit token. */
+  readonly waiting: number
+  /** Calls running. */
+  readonly running: number
+  /** Mean duration of the calls that ran (ms), or the assumed service time. */
+  readonly serviceTimeMs: number
+}
+
+/**
+ * Where one caller stands.
+ *
+ * @since 0.1.0
+ */
+export interface QueuePosition {
+  /** 1 = next to run. */
+  readonly position: number
+  readonly estimatedWait: Duration.Duration
+}
+
+/**
+ * A per-model gate: rate limit, bulkhead and queue.
+ *
+ * @since 0.1.0
+ */
+export interface LoadControl {
+  /** Run `effect` when a slot and a token are free; `onQueued` hears the caller's position. */
+  readonly run: <A, E, R>(
+    effect: Effect.Effect<A, E, R>,
+    onQueued?: (position: QueuePosition) => Effect.Effect<void>
+  ) => Effect.Effect<A, E, R>
+  readonly status: Effect.Effect<QueueStatus>
+  /** Every change of the queue, for a status page. */
+  readonly changes: SubscriptionRef.SubscriptionRef<QueueStatus>
+  /** The estimated wait for a caller at `position`. */
+  readonly estimate: (position: number) => Effect.Effect<Duration.Duration>
+}
+
+/**
+ * Invalid load-control options.
+ *
+ * @since 0.1.0
+ */
+export class InvalidLoadControlOptions extends Schema.TaggedError<InvalidLoadControlOptions>(
+  "effect-ai-resilience/InvalidLoadControlOptions"
+)("InvalidLoadControlOptions", { field: Schema.String, message: Schema.String }) {}
+
+/**
+ * Make a gate. It lives as long as the scope (the rate limiter's refill does).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { LoadControl } from "effect-ai-resilience"
+ *
+ * const program = Effect.gen(function*() {
+ *   const gate = yield* LoadControl.make({ requestsPerMinute: 20, concurrency: 2 })
+ *   return yield* gate.run(Effect.succeed("an image"), ({ position, estimatedWait }) =>
+ *     Effect.log(`you are number ${position}, about ${estimatedWait} to wait`))
+ * }).pipe(Effect.scoped)
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const make = (
+  options: LoadControlOptions = {}
+): Effect.Effect<LoadControl, InvalidLoadControlOptions, Scope.Scope> =>
+  Effect.gen(function*() {
+    const rpm = options.requestsPerMinute ?? 60
+    const concurrency = options.concurrency ?? 4
+    if (!Number.isSafeInteger(rpm) || rpm < 1) {
+      return yield* new InvalidLoadControlOptions({ field: "requestsPerMinute", message: `must be a positive integer, got ${rpm}` })
+    }
+    if (!Number.isSafeInteger(concurrency) || concurrency < 1) {
+      return yield* new InvalidLoadControlOptions({ field: "concurrency", message: `must be a positive integer, got ${concurrency}` })
+    }
+    const assumed = Duration.toMillis(Duration.decode(options.assumedServiceTime ?? Duration.seconds(30)))
+    const limiter = yield* RateLimiter.make({ limit: rpm, interval: Duration.minutes(1), algorithm: "token-bucket" })
+    const slots = yield* Effect.makeSemaphore(concurrency)
+    const changes = yield* SubscriptionRef.make<QueueStatus>({ waiting: 0, running: 0, serviceTimeMs: assumed })
+    let completed = 0
+    let totalMs = 0
+
+    const estimate = (position: number) =>
+      Effect.map(SubscriptionRef.get(changes), (status) => {
+        // Callers ahead take the free slots first, then drain `concurrency` at a
+        // time; and none start faster than the rate limit lets them.
+        const free = Math.max(0, concurrency - status.running)
+        const bySlots = position <= free ? 0 : Math.ceil((position - free) / concurrency) * status.serviceTimeMs
+        const byRate = Math.max(0, position - 1) * (60_000 / rpm)
+        return Duration.millis(Math.round(Math.max(bySlots, byRate)))
+      })
+
+    const run = <A, E, R>(
+      effect: Effect.Effect<A, E, R>,
+      onQueued?: (position: QueuePosition) => Effect.Effect<void>
+    ): Effect.Effect<A, E, R> => {
+      let admitted = false
+      return Effect.acquireUseRelease(
+        SubscriptionRef.updateAndGet(changes, (s) => ({ ...s, waiting: s.waiting + 1 })),
+        (queued) =>
+          Effect.gen(function*() {
+            if (onQueued !== undefined) {
+              yield* onQueued({ position: queued.waiting, estimatedWait: yield* estimate(queued.waiting) })
+            }
+            return yield* slots.withPermits(1)(
+              Effect.gen(function*() {
+                admitted = true
+                yield* SubscriptionRef.update(changes, (s) => ({ ...s, waiting: s.waiting - 1, running: s.running + 1 }))
+                const t0 = yield* Clock.currentTimeMillis
+                return yield* limiter(effect).pipe(
+                  Effect.ensuring(Effect.gen(function*() {
+                    const t1 = yield* Clock.currentTimeMillis
+                    completed++
+                    totalMs += t1 - t0
+                    yield* SubscriptionRef.update(changes, (s) => ({ ...s, running: s.running - 1, serviceTimeMs: totalMs / completed }))
+                  }))
+                )
+              })
+            )
+          }),
+        // a caller interrupted (or failed) while still waiting leaves the queue
+        () => (admitted ? Effect.void : SubscriptionRef.update(changes, (s) => ({ ...s, waiting: s.waiting - 1 })))
+      )
+    }
+
+    return { run, status: SubscriptionRef.get(changes), changes, estimate }
+  })
+
+/**
+ * A daily window (hours in a fixed UTC offset) in which batch work may run.
+ *
+ * @since 0.1.0
+ */
+export interface OffPeakWindow {
+  /** Start hour, 0–23, inclusive. */
+  readonly startHour: number
+  /** End hour, 1–24, exclusive; may be less than `startHour` to wrap midnight. */
+  readonly endHour: number
+  /** Offset of the clock the hours are in, in hours from UTC (JST = 9). Default 0. */
+  readonly utcOffsetHours?: number
+}
+
+/**
+ * SPEC §1: by UTC, 00–06 is the low-load batch window.
+ *
+ * @since 0.1.0
+ */
+export const defaultOffPeakWindow: OffPeakWindow = { startHour: 0, endHour: 6, utcOffsetHours: 0 }
+
+const hourOf = (epochMs: number, offsetHours: number): number =>
+  (((epochMs / 3_600_000 + offsetHours) % 24) + 24) % 24
+
+/**
+ * How long until the window opens (zero while it is open).
+ *
+ * @since 0.1.0
+ */
+export const untilWindow = (window: OffPeakWindow, epochMs: number): Duration.Duration => {
+  const hour = hourOf(epochMs, window.utcOffsetHours ?? 0)
+  const inside = window.startHour <= window.endHour
+    ? hour >= window.startHour && hour < window.endHour
+    : hour >= window.startHour || hour < window.endHour
+  if (inside) return Duration.zero
+  const hoursToStart = ((window.startHour - hour) % 24 + 24) % 24
+  return Duration.millis(Math.ceil(hoursToStart * 3_600_000))
+}
+
+/**
+ * Hold batch work until the off-peak window is open (SPEC §8 "run batch jobs
+ * in the low-load window"), sleeping on Effect's `Clock`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { LoadControl } from "effect-ai-resilience"
+ *
+ * const nightly = LoadControl.OffPeakGate(LoadControl.defaultOffPeakWindow)(Effect.log("generating the catalogue"))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const OffPeakGate = (window: OffPeakWindow) => <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.flatMap(Clock.currentTimeMillis, (now) => {
+    const wait = untilWindow(window, now)
+    return Duration.toMillis(wait) === 0 ? effect : Effect.zipRight(Effect.sleep(wait), effect)
+  })

@@ -1,0 +1,106 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Clock, Duration, Effect, Fiber, Ref, TestClock } from "effect"
+import * as LoadControl from "../src/LoadControl.js"
+
+const HOUR = 3_600_000
+
+describe("LoadControl", () => {
+  it.scoped("the bulkhead never runs more than `concurrency` calls at once", () =>
+    Effect.gen(function*() {
+      const gate = yield* LoadControl.make({ concurrency: 2, requestsPerMinute: 1000 })
+      const running = yield* Ref.make(0)
+      const peak = yield* Ref.make(0)
+      const job = Effect.gen(function*() {
+        const now = yield* Ref.updateAndGet(running, (n) => n + 1)
+        yield* Ref.update(peak, (p) => Math.max(p, now))
+        yield* Effect.sleep("10 seconds")
+        yield* Ref.update(running, (n) => n - 1)
+      })
+      const fiber = yield* Effect.fork(Effect.forEach(Array.from({ length: 10 }), () => gate.run(job), { concurrency: "unbounded" }))
+      yield* TestClock.adjust("50 seconds")
+      yield* Fiber.join(fiber)
+      expect(yield* Ref.get(peak)).toBe(2)
+    }))
+
+  it.scoped("the rate limit spaces calls out: 3 per minute means the 4th starts 20 s later", () =>
+    Effect.gen(function*() {
+      const gate = yield* LoadControl.make({ requestsPerMinute: 3, concurrency: 10 })
+      const starts = yield* Ref.make<ReadonlyArray<number>>([])
+      const job = Effect.flatMap(Clock.currentTimeMillis, (t) => Ref.update(starts, (all) => [...all, t]))
+      const fiber = yield* Effect.fork(Effect.forEach(Array.from({ length: 5 }), () => gate.run(job), { concurrency: "unbounded" }))
+      yield* TestClock.adjust("2 minutes")
+      yield* Fiber.join(fiber)
+      const times = [...(yield* Ref.get(starts))].sort((a, b) => a - b)
+      expect(times.slice(0, 3)).toEqual([0, 0, 0])
+      expect(times[3]).toBeGreaterThanOrEqual(20_000)
+      expect(times[4]).toBeGreaterThanOrEqual(40_000)
+    }))
+
+  it.scoped("a queued caller hears its position and an estimated wait", () =>
+    Effect.gen(function*() {
+      const gate = yield* LoadControl.make({ concurrency: 1, requestsPerMinute: 1000, assumedServiceTime: "30 seconds" })
+      const heard = yield* Ref.make<ReadonlyArray<LoadControl.QueuePosition>>([])
+      const listen = (p: LoadControl.QueuePosition) => Ref.update(heard, (all) => [...all, p])
+      const first = yield* Effect.fork(gate.run(Effect.sleep("30 seconds"), listen))
+      yield* Effect.yieldNow()
+      const second = yield* Effect.fork(gate.run(Effect.void, listen))
+      yield* Effect.yieldNow()
+      expect((yield* gate.status)).toMatchObject({ waiting: 1, running: 1 })
+      const [forFirst, forSecond] = yield* Ref.get(heard)
+      expect(forFirst?.position).toBe(1)
+      expect(Duration.toMillis(forFirst!.estimatedWait)).toBe(0)
+      expect(forSecond?.position).toBe(1)
+      expect(Duration.toMillis(forSecond!.estimatedWait)).toBe(30_000)
+      yield* TestClock.adjust("30 seconds")
+      yield* Fiber.join(first)
+      yield* Fiber.join(second)
+      expect(yield* gate.status).toMatchObject({ waiting: 0, running: 0, serviceTimeMs: 15_000 })
+    }))
+
+  it.scoped("a caller interrupted while waiting leaves the queue", () =>
+    Effect.gen(function*() {
+      const gate = yield* LoadControl.make({ concurrency: 1, requestsPerMinute: 1000 })
+      const first = yield* Effect.fork(gate.run(Effect.sleep("1 minute")))
+      yield* Effect.yieldNow()
+      const second = yield* Effect.fork(gate.run(Effect.void))
+      yield* Effect.yieldNow()
+      expect((yield* gate.status).waiting).toBe(1)
+      yield* Fiber.interrupt(second)
+      expect((yield* gate.status).waiting).toBe(0)
+      yield* TestClock.adjust("1 minute")
+      yield* Fiber.join(first)
+      expect(yield* gate.status).toMatchObject({ waiting: 0, running: 0 })
+    }))
+
+  it.effect("bad options name the field", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(Effect.scoped(LoadControl.make({ concurrency: 0 })))
+      expect([error._tag, error.field]).toEqual(["InvalidLoadControlOptions", "concurrency"])
+    }))
+})
+
+describe("OffPeakGate", () => {
+  it("untilWindow: zero inside, the time to the start outside, wrapping midnight", () => {
+    const utc = { startHour: 0, endHour: 6 }
+    expect(Duration.toMillis(LoadControl.untilWindow(utc, 3 * HOUR))).toBe(0)
+    expect(Duration.toMillis(LoadControl.untilWindow(utc, 10 * HOUR))).toBe(14 * HOUR)
+    const wrap = { startHour: 22, endHour: 4 }
+    expect(Duration.toMillis(LoadControl.untilWindow(wrap, 23 * HOUR))).toBe(0)
+    expect(Duration.toMillis(LoadControl.untilWindow(wrap, 2 * HOUR))).toBe(0)
+    expect(Duration.toMillis(LoadControl.untilWindow(wrap, 12 * HOUR))).toBe(10 * HOUR)
+    // 01:00 JST is 16:00 UTC
+    expect(Duration.toMillis(LoadControl.untilWindow({ startHour: 1, endHour: 3, utcOffsetHours: 9 }, 16 * HOUR))).toBe(0)
+  })
+
+  it.effect("batch work waits for the window (TestClock)", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(10 * HOUR) // 10:00 UTC, outside 00–06
+      const ran = yield* Ref.make(false)
+      const fiber = yield* Effect.fork(LoadControl.OffPeakGate(LoadControl.defaultOffPeakWindow)(Ref.set(ran, true)))
+      yield* TestClock.adjust("13 hours")
+      expect(yield* Ref.get(ran)).toBe(false)
+      yield* TestClock.adjust("1 hour")
+      yield* Fiber.join(fiber)
+      expect(yield* Ref.get(ran)).toBe(true)
+    }))
+})
