@@ -32,6 +32,10 @@ export * as Gemini from "./Gemini.js"
 export * as ScriptedProvider from "./ScriptedProvider.js"
 /** The provider simulator: a real HTTP server speaking the real wire formats. @since 0.1.0 */
 export * as Simulator from "./Simulator.js"
+/** Identical concurrent requests share one call; optional result cache. @since 0.1.0 */
+export * as RequestCache from "./RequestCache.js"
+/** Requests-per-minute limit, bulkhead, observable queue, off-peak gate. @since 0.1.0 */
+export * as LoadControl from "./LoadControl.js"
 
 export {
   category,
