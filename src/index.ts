@@ -32,6 +32,14 @@ export * as Gemini from "./Gemini.js"
 export * as ScriptedProvider from "./ScriptedProvider.js"
 /** The provider simulator: a real HTTP server speaking the real wire formats. @since 0.1.0 */
 export * as Simulator from "./Simulator.js"
+/** Retry with jittered exponential backoff, retry-after and a retry budget. @since 0.1.0 */
+export * as RetryPolicy from "./RetryPolicy.js"
+/** gRPC-style retry budget (token bucket). @since 0.1.0 */
+export * as RetryBudget from "./RetryBudget.js"
+/** Per-model circuit breakers. @since 0.1.0 */
+export * as CircuitBreaker from "./CircuitBreaker.js"
+/** Failover along a priority list of models. @since 0.1.0 */
+export * as FallbackChain from "./FallbackChain.js"
 /** Identical concurrent requests share one call; optional result cache. @since 0.1.0 */
 export * as RequestCache from "./RequestCache.js"
 /** Requests-per-minute limit, bulkhead, observable queue, off-peak gate. @since 0.1.0 */

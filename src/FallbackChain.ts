@@ -1,0 +1,296 @@
+/**
+ * Multi-model failover (SPEC §4): a priority list of models, tried in order by
+ * folding `Effect.catchIf` (an `orElse` that only catches what a fallback
+ * should catch). Each model is tried at most once per call — with its own
+ * retries (`RetryPolicy`) behind its own circuit breaker (`CircuitBreakers`) —
+ * and a model whose breaker is open is skipped without a call.
+ *
+ * Only fallback-eligible failures move on (`isFallbackEligible`: overload,
+ * server errors, time-outs, network, rate limits, quota, unknown model,
+ * context length, an open circuit). `BadRequest` and `Unauthorized` surface at
+ * once; `ContentFiltered` moves on only with `contentFiltered: true`.
+ *
+ * The result says which model served and carries the attempt log; when every
+ * model fails, one `AllModelsFailed` holds every attempt.
+ *
+ * @since 0.1.0
+ */
+import { Clock, Duration, Effect, Ref, Schema } from "effect"
+import * as CircuitBreaker from "./CircuitBreaker.js"
+import { category, type GenerationFailure, HardFailure, isFallbackEligible } from "./Failure.js"
+import * as RetryPolicy from "./RetryPolicy.js"
+
+/**
+ * One entry of the priority list.
+ *
+ * @since 0.1.0
+ */
+export interface ChainModel<Call> {
+  /** The model id sent to the provider. */
+  readonly model: string
+  /** What to call for this model (usually a bound provider operation). */
+  readonly call: Call
+  /** Price of one successful call (e.g. per image), for the cost report. Failures cost nothing (SPEC §1: a 503 is not billed). */
+  readonly price?: number
+}
+
+/**
+ * One line of the attempt log.
+ *
+ * @since 0.1.0
+ */
+export class AttemptRecord extends Schema.Class<AttemptRecord>("effect-ai-resilience/AttemptRecord")({
+  model: Schema.String,
+  /** 1-based attempt number within this model (retries increase it). */
+  attempt: Schema.Number,
+  outcome: Schema.Literal("success", "failure", "skipped"),
+  category: Schema.optional(Schema.Literal("hard", "soft", "silent")),
+  /** Failure reason, or `"CircuitOpen"` for a skipped model, or `"Deadline"`. */
+  reason: Schema.optional(Schema.String),
+  status: Schema.optional(Schema.Number),
+  message: Schema.optional(Schema.String),
+  durationMs: Schema.Number,
+  /** Set on successes of priced models. */
+  cost: Schema.optional(Schema.Number)
+}) {}
+
+/**
+ * A result and how it was obtained.
+ *
+ * @since 0.1.0
+ */
+export interface Served<A> {
+  readonly value: A
+  /** The model that served. */
+  readonly model: string
+  /** Position of that model in the priority list (0 = the primary). */
+  readonly rank: number
+  /** True when a model other than the primary served. */
+  readonly fellBack: boolean
+  readonly attempts: ReadonlyArray<AttemptRecord>
+  /** Sum of the priced successes (0 when nothing is priced). */
+  readonly cost: number
+}
+
+/**
+ * Every model failed (or was skipped, or the deadline left no time).
+ *
+ * @since 0.1.0
+ */
+export class AllModelsFailed extends Schema.TaggedError<AllModelsFailed>("effect-ai-resilience/AllModelsFailed")(
+  "AllModelsFailed",
+  {
+    message: Schema.String,
+    attempts: Schema.Array(AttemptRecord)
+  }
+) {}
+
+/**
+ * A call could not start (or continue) before the overall deadline.
+ *
+ * @since 0.1.0
+ */
+export class DeadlineExceeded extends Schema.TaggedError<DeadlineExceeded>("effect-ai-resilience/DeadlineExceeded")(
+  "DeadlineExceeded",
+  { message: Schema.String, deadline: Schema.DurationFromMillis, attempts: Schema.Array(AttemptRecord) }
+) {}
+
+/**
+ * Options for {@link run}.
+ *
+ * | option | default | source |
+ * |---|---|---|
+ * | `contentFiltered` | `false` | issue #3: routing around a safety refusal must be explicit |
+ * | `attemptTimeout` | 120 s | SPEC §8 (120 s per call in the retry example) |
+ * | `deadline` | none | |
+ *
+ * @since 0.1.0
+ */
+export interface FallbackOptions {
+  /** Fall over on `ContentFiltered` (hard or soft). */
+  readonly contentFiltered?: boolean
+  /** Time-out of one attempt (one HTTP exchange with one model). */
+  readonly attemptTimeout?: Duration.DurationInput
+  /** Overall deadline across every retry and fallback of this call. */
+  readonly deadline?: Duration.DurationInput
+  /** Per-call retry options for every model of the chain. */
+  readonly retry?: RetryPolicy.RetryOptions
+}
+
+/** @since 0.1.0 */
+export const DEFAULT_ATTEMPT_TIMEOUT: Duration.Duration = Duration.seconds(120)
+
+/** What makes a chain step give up on a model and move to the next. */
+type Eligible = GenerationFailure | CircuitBreaker.CircuitOpen
+
+const eligible = (options: FallbackOptions) => (error: unknown): boolean =>
+  error instanceof CircuitBreaker.CircuitOpen ||
+  (typeof error === "object" && error !== null && "_tag" in error &&
+    (error._tag === "HardFailure" || error._tag === "SoftFailure" || error._tag === "SilentFailure") &&
+    isFallbackEligible(error as GenerationFailure, { contentFiltered: options.contentFiltered === true }))
+
+const recordOf = (
+  model: string,
+  attempt: number,
+  failure: GenerationFailure,
+  durationMs: number
+): AttemptRecord =>
+  AttemptRecord.make({
+    model,
+    attempt,
+    outcome: "failure",
+    category: category(failure),
+    reason: failure.reason,
+    message: failure.message,
+    durationMs,
+    ...(failure.status === undefined ? {} : { status: failure.status })
+  })
+
+/**
+ * Run `call` along the priority list.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { FallbackChain, Provider, ImageGeneration } from "effect-ai-resilience"
+ *
+ * const draw = (prompt: string) =>
+ *   Effect.gen(function*() {
+ *     const provider = yield* Provider.Provider
+ *     const models = ["gemini-3-pro-image-preview", "gemini-2.5-flash-image", "flux-2-pro"]
+ *     return yield* FallbackChain.run(
+ *       models.map((model) => ({ model, call: () => provider.generateImage(ImageGeneration.ImageRequest.make({ model, prompt })) })),
+ *       { deadline: "5 minutes" }
+ *     )
+ *   })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const run = <A, E extends GenerationFailure, R>(
+  models: ReadonlyArray<ChainModel<() => Effect.Effect<A, E, R>>>,
+  options: FallbackOptions = {}
+): Effect.Effect<
+  Served<A>,
+  E | HardFailure | AllModelsFailed | DeadlineExceeded,
+  R | CircuitBreaker.CircuitBreakers | RetryPolicy.RetryPolicy
+> =>
+  Effect.gen(function*() {
+    const breakers = yield* CircuitBreaker.CircuitBreakers
+    const policy = yield* RetryPolicy.RetryPolicy
+    const log = yield* Ref.make<ReadonlyArray<AttemptRecord>>([])
+    const append = (record: AttemptRecord) => Ref.update(log, (all) => [...all, record])
+    const started = yield* Clock.currentTimeMillis
+    const deadline = options.deadline === undefined ? undefined : Duration.decode(options.deadline)
+    const attemptTimeout = options.attemptTimeout === undefined ? DEFAULT_ATTEMPT_TIMEOUT : Duration.decode(options.attemptTimeout)
+    const remaining = Effect.map(Clock.currentTimeMillis, (now) =>
+      deadline === undefined ? undefined : Duration.millis(Math.max(0, Duration.toMillis(deadline) - (now - started))))
+
+    const tryModel = (entry: ChainModel<() => Effect.Effect<A, E, R>>, rank: number) =>
+      Effect.gen(function*() {
+        const breaker = yield* breakers.get(entry.model)
+        const left = yield* remaining
+        if (left !== undefined && Duration.toMillis(left) <= 0) {
+          // a fallback that cannot finish before the deadline is not started
+          yield* append(AttemptRecord.make({ model: entry.model, attempt: 0, outcome: "skipped", reason: "Deadline", durationMs: 0 }))
+          return yield* new DeadlineExceeded({
+            message: `deadline of ${Duration.format(deadline!)} reached before trying ${entry.model}`,
+            deadline: deadline!,
+            attempts: yield* Ref.get(log)
+          })
+        }
+        if ((yield* breaker.state) === "open") {
+          const snapshot = yield* breaker.snapshot
+          yield* append(AttemptRecord.make({ model: entry.model, attempt: 0, outcome: "skipped", reason: "CircuitOpen", durationMs: 0 }))
+          const now = yield* Clock.currentTimeMillis
+          const retryAt = snapshot.openUntil ?? now
+          return yield* new CircuitBreaker.CircuitOpen({
+            model: entry.model,
+            state: "open",
+            message: `circuit for ${entry.model} is open; skipped without a call`,
+            retryAt,
+            retryAfter: Duration.millis(Math.max(0, retryAt - now))
+          })
+        }
+        let attempt = 0
+        const one = Effect.gen(function*() {
+          attempt++
+          const budget = yield* remaining
+          const timeout = budget === undefined ? attemptTimeout : Duration.min(attemptTimeout, budget)
+          const t0 = yield* Clock.currentTimeMillis
+          const result = yield* entry.call().pipe(
+            Effect.timeoutFail({
+              duration: timeout,
+              onTimeout: () =>
+                new HardFailure({
+                  reason: "Timeout",
+                  provider: "chain",
+                  model: entry.model,
+                  message: `no answer from ${entry.model} within ${Duration.format(timeout)}`
+                })
+            }),
+            Effect.tapError((failure) =>
+              Effect.flatMap(Clock.currentTimeMillis, (t1) => append(recordOf(entry.model, attempt, failure, t1 - t0)))
+            )
+          )
+          const t1 = yield* Clock.currentTimeMillis
+          yield* append(AttemptRecord.make({
+            model: entry.model,
+            attempt,
+            outcome: "success",
+            durationMs: t1 - t0,
+            ...(entry.price === undefined ? {} : { cost: entry.price })
+          }))
+          return result
+        })
+        const budgetLeft = yield* remaining
+        // The breaker sits inside the retry: every upstream attempt is recorded,
+        // and once the breaker opens the remaining retries stop (CircuitOpen is
+        // never retried) so the chain moves on.
+        const value = yield* policy.retry(breaker.withBreaker(one), {
+          override: {
+            ...options.retry,
+            ...(budgetLeft === undefined ? {} : { maxElapsed: Duration.min(budgetLeft, Duration.decode(options.retry?.maxElapsed ?? policy.options.maxElapsed)) })
+          }
+        })
+        const attempts = yield* Ref.get(log)
+        return {
+          value,
+          model: entry.model,
+          rank,
+          fellBack: rank > 0,
+          attempts,
+          cost: attempts.reduce((sum, a) => sum + (a.cost ?? 0), 0)
+        } satisfies Served<A>
+      })
+
+    if (models.length === 0) {
+      return yield* new AllModelsFailed({ message: "the fallback chain has no models", attempts: [] })
+    }
+    const isEligible = eligible(options)
+    // fold the list into primary.orElse(second).orElse(third)…, catching only eligible failures
+    const chain = models.slice(1).reduce<Effect.Effect<Served<A>, E | Eligible | DeadlineExceeded, R>>(
+      (acc, entry, i) =>
+        acc.pipe(Effect.catchIf(
+          (error): error is E | Eligible => isEligible(error),
+          () => tryModel(entry, i + 1)
+        )),
+      tryModel(models[0]!, 0)
+    )
+    return yield* chain.pipe(
+      Effect.catchIf(
+        (error): error is Eligible => isEligible(error),
+        () =>
+          Effect.flatMap(Ref.get(log), (attempts) =>
+            Effect.fail(new AllModelsFailed({
+              message: `all ${models.length} models failed: ${
+                models.map((m) => {
+                  const last = [...attempts].reverse().find((a) => a.model === m.model)
+                  return `${m.model} (${last?.reason ?? "not tried"})`
+                }).join(", ")
+              }`,
+              attempts
+            })))
+      )
+    )
+  })

@@ -1,0 +1,156 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Duration, Effect, Fiber, Layer, Option, Ref, TestClock } from "effect"
+import * as CircuitBreaker from "../src/CircuitBreaker.js"
+import * as FallbackChain from "../src/FallbackChain.js"
+import { HardFailure, type HardReason, SoftFailure } from "../src/Failure.js"
+import * as RetryPolicy from "../src/RetryPolicy.js"
+
+type Step = "ok" | "hang" | HardReason | { readonly reason: HardReason; readonly retryAfter: Duration.DurationInput } | "Filtered"
+
+/** A model whose n-th call does `steps[n]` (the last step repeats), counting calls. */
+const scriptedModel = (model: string, steps: ReadonlyArray<Step>, price?: number) =>
+  Effect.gen(function*() {
+    const calls = yield* Ref.make(0)
+    const call = () =>
+      Effect.gen(function*() {
+        const n = yield* Ref.getAndUpdate(calls, (c) => c + 1)
+        const step = steps[Math.min(n, steps.length - 1)]!
+        if (step === "ok") return `${model}#${n + 1}`
+        if (step === "hang") return yield* Effect.never
+        if (step === "Filtered") {
+          return yield* Effect.fail(new SoftFailure({ reason: "ContentFiltered", provider: "p", model, status: 200, message: "blocked" }))
+        }
+        const { reason, retryAfter } = typeof step === "string" ? { reason: step, retryAfter: undefined } : step
+        return yield* Effect.fail(new HardFailure({
+          reason,
+          provider: "p",
+          model,
+          status: reason === "Overloaded" ? 503 : reason === "BadRequest" ? 400 : reason === "RateLimited" ? 429 : 500,
+          message: `${reason} from ${model}`,
+          ...(retryAfter === undefined ? {} : { retryAfter: Duration.decode(retryAfter) })
+        }))
+      })
+    return { model, call, calls: Ref.get(calls), ...(price === undefined ? {} : { price }) }
+  })
+
+// Policies with the issue's defaults, no jitter so delays are exact under TestClock.
+const Policies = Layer.mergeAll(
+  RetryPolicy.layer({ jitter: "none", base: "1 second", maxAttempts: 3, budget: { maxTokens: 1000 } }),
+  CircuitBreaker.layer()
+)
+
+/** Run an effect while moving the TestClock in steps until it completes. */
+const settle = <A, E, R>(effect: Effect.Effect<A, E, R>, step: Duration.DurationInput = "1 second", max = 2000) =>
+  Effect.gen(function*() {
+    const fiber = yield* Effect.fork(effect)
+    for (let i = 0; i < max; i++) {
+      if (Option.isSome(yield* Fiber.poll(fiber))) break
+      yield* TestClock.adjust(step)
+    }
+    return yield* Fiber.join(fiber)
+  })
+
+describe("FallbackChain", () => {
+  it.effect("primary overloaded → served by the next model, with the attempt log", () =>
+    Effect.gen(function*() {
+      const primary = yield* scriptedModel("gemini-3-pro-image-preview", ["Overloaded"])
+      const sibling = yield* scriptedModel("gemini-2.5-flash-image", ["ok"], 0.039)
+      const served = yield* settle(FallbackChain.run([primary, sibling]))
+      expect(served.model).toBe("gemini-2.5-flash-image")
+      expect([served.rank, served.fellBack, served.cost]).toEqual([1, true, 0.039])
+      expect(yield* primary.calls).toBe(3) // the primary's own retries first
+      expect(served.attempts.map((a) => [a.model, a.attempt, a.outcome, a.reason])).toEqual([
+        ["gemini-3-pro-image-preview", 1, "failure", "Overloaded"],
+        ["gemini-3-pro-image-preview", 2, "failure", "Overloaded"],
+        ["gemini-3-pro-image-preview", 3, "failure", "Overloaded"],
+        ["gemini-2.5-flash-image", 1, "success", undefined]
+      ])
+    }).pipe(Effect.provide(Policies)))
+
+  it.effect("the breaker opens after the threshold and the primary is then skipped without a call", () =>
+    Effect.gen(function*() {
+      const primary = yield* scriptedModel("primary", ["Overloaded"])
+      const backup = yield* scriptedModel("backup", ["ok"])
+      // 5 upstream failures (>= 5 calls, 100 % > 30 %) open the primary's breaker
+      yield* settle(FallbackChain.run([primary, backup], { retry: { maxAttempts: 1 } }).pipe(Effect.repeatN(4)))
+      expect(yield* primary.calls).toBe(5)
+      const breakers = yield* CircuitBreaker.CircuitBreakers
+      expect(yield* (yield* breakers.get("primary")).state).toBe("open")
+      const served = yield* settle(FallbackChain.run([primary, backup]))
+      expect(served.model).toBe("backup")
+      expect(yield* primary.calls).toBe(5) // skipped: not called again
+      expect(served.attempts[0]).toMatchObject({ model: "primary", outcome: "skipped", reason: "CircuitOpen" })
+    }).pipe(Effect.provide(Policies)))
+
+  it.effect("after the open time a half-open probe succeeds and traffic returns to the primary", () =>
+    Effect.gen(function*() {
+      const primary = yield* scriptedModel("primary", ["Overloaded", "Overloaded", "Overloaded", "Overloaded", "Overloaded", "ok"])
+      const backup = yield* scriptedModel("backup", ["ok"])
+      yield* settle(FallbackChain.run([primary, backup], { retry: { maxAttempts: 1 } }).pipe(Effect.repeatN(4)))
+      const breaker = yield* (yield* CircuitBreaker.CircuitBreakers).get("primary")
+      expect(yield* breaker.state).toBe("open")
+      yield* TestClock.adjust("300 seconds") // SPEC §5 recovery time
+      const served = yield* settle(FallbackChain.run([primary, backup]))
+      expect([served.model, served.fellBack]).toEqual(["primary", false])
+      expect(yield* breaker.state).toBe("closed")
+    }).pipe(Effect.provide(Policies)))
+
+  it.effect("a 400 is neither retried nor fallen over", () =>
+    Effect.gen(function*() {
+      const primary = yield* scriptedModel("primary", ["BadRequest"])
+      const backup = yield* scriptedModel("backup", ["ok"])
+      const failure = yield* Effect.flip(settle(FallbackChain.run([primary, backup])))
+      expect(failure._tag).toBe("HardFailure")
+      expect(failure._tag === "HardFailure" && failure.reason).toBe("BadRequest")
+      expect([yield* primary.calls, yield* backup.calls]).toEqual([1, 0])
+    }).pipe(Effect.provide(Policies)))
+
+  it.effect("a content filter moves on only when the caller opts in", () =>
+    Effect.gen(function*() {
+      const primary = yield* scriptedModel("primary", ["Filtered"])
+      const backup = yield* scriptedModel("backup", ["ok"])
+      const stopped = yield* Effect.flip(settle(FallbackChain.run([primary, backup])))
+      expect(stopped._tag).toBe("SoftFailure")
+      const served = yield* settle(FallbackChain.run([primary, backup], { contentFiltered: true }))
+      expect(served.model).toBe("backup")
+    }).pipe(Effect.provide(Policies)))
+
+  it.effect("a retry-after is honoured before retrying the same model", () =>
+    Effect.gen(function*() {
+      const primary = yield* scriptedModel("primary", [{ reason: "RateLimited", retryAfter: "20 seconds" }, "ok"])
+      const fiber = yield* Effect.fork(FallbackChain.run([primary]))
+      yield* TestClock.adjust("19 seconds")
+      expect(yield* primary.calls).toBe(1)
+      yield* TestClock.adjust("1 second")
+      const served = yield* Fiber.join(fiber)
+      expect([served.model, yield* primary.calls]).toEqual(["primary", 2])
+    }).pipe(Effect.provide(Policies)))
+
+  it.effect("the deadline is respected: a fallback that cannot finish in time is not started", () =>
+    Effect.gen(function*() {
+      const primary = yield* scriptedModel("primary", ["hang"])
+      const backup = yield* scriptedModel("backup", ["ok"])
+      const fiber = yield* Effect.fork(Effect.flip(FallbackChain.run([primary, backup], { deadline: "30 seconds" })))
+      yield* TestClock.adjust("30 seconds")
+      const failure = yield* Fiber.join(fiber)
+      expect(failure._tag).toBe("DeadlineExceeded")
+      expect(yield* backup.calls).toBe(0)
+      expect(failure._tag === "DeadlineExceeded" && failure.attempts.map((a) => [a.model, a.outcome, a.reason])).toEqual([
+        ["primary", "failure", "Timeout"],
+        ["backup", "skipped", "Deadline"]
+      ])
+    }).pipe(Effect.provide(Policies)))
+
+  it.effect("every model failing gives one AllModelsFailed holding every attempt", () =>
+    Effect.gen(function*() {
+      const a = yield* scriptedModel("a", ["Overloaded"])
+      const b = yield* scriptedModel("b", ["QuotaExhausted"])
+      const failure = yield* Effect.flip(settle(FallbackChain.run([a, b])))
+      expect(failure._tag).toBe("AllModelsFailed")
+      if (failure._tag !== "AllModelsFailed") return
+      expect(failure.message).toBe("all 2 models failed: a (Overloaded), b (QuotaExhausted)")
+      expect(failure.attempts.map((x) => [x.model, x.reason])).toEqual([
+        ["a", "Overloaded"], ["a", "Overloaded"], ["a", "Overloaded"], ["b", "QuotaExhausted"]
+      ])
+    }).pipe(Effect.provide(Policies)))
+})
