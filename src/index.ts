@@ -40,6 +40,8 @@ export * as RetryBudget from "./RetryBudget.js"
 export * as CircuitBreaker from "./CircuitBreaker.js"
 /** Failover along a priority list of models. @since 0.1.0 */
 export * as FallbackChain from "./FallbackChain.js"
+/** The composed client: chains, breakers, retries, dedup, load control. @since 0.1.0 */
+export * as ResilientClient from "./ResilientClient.js"
 /** Identical concurrent requests share one call; optional result cache. @since 0.1.0 */
 export * as RequestCache from "./RequestCache.js"
 /** Requests-per-minute limit, bulkhead, observable queue, off-peak gate. @since 0.1.0 */

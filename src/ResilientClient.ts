@@ -1,0 +1,187 @@
+/**
+ * The composed client (issue #3 §7): what an application calls. Each
+ * operation runs along its priority list of models (`FallbackChain`: retries
+ * per model, per-model circuit breakers, per-attempt time-out, deadline),
+ * each model behind its own load control (requests per minute, bulkhead), and
+ * identical concurrent requests share one call (`RequestCache`, optionally
+ * keeping results for a TTL).
+ *
+ * Users provide the providers (any `Provider` adapter) and the policy layers
+ * (`RetryPolicy`, `CircuitBreakers`) in their own Effect app.
+ *
+ * @since 0.1.0
+ */
+import { Context, Duration, Effect, Layer, type Scope } from "effect"
+import * as CircuitBreaker from "./CircuitBreaker.js"
+import * as FallbackChain from "./FallbackChain.js"
+import type { GenerationFailure, HardFailure } from "./Failure.js"
+import { ImageRequest, type ImageResult } from "./ImageGeneration.js"
+import * as LoadControl from "./LoadControl.js"
+import type { ProviderService } from "./Provider.js"
+import * as RequestCache from "./RequestCache.js"
+import * as RetryPolicy from "./RetryPolicy.js"
+import { TextRequest, type TextResult } from "./TextGeneration.js"
+import { VideoRequest, type VideoTask } from "./VideoGeneration.js"
+
+/**
+ * One model of a priority list and the provider that serves it.
+ *
+ * @since 0.1.0
+ */
+export interface ModelRoute {
+  readonly model: string
+  readonly provider: ProviderService
+  /** Price of one successful call, for cost reports. */
+  readonly price?: number
+}
+
+/**
+ * Configuration of the client.
+ *
+ * @since 0.1.0
+ */
+export interface ResilientClientConfig {
+  /** Priority lists per operation, primary first (SPEC §4). */
+  readonly text?: ReadonlyArray<ModelRoute>
+  readonly image?: ReadonlyArray<ModelRoute>
+  readonly video?: ReadonlyArray<ModelRoute>
+  /** Defaults for every call (per-call options override them). */
+  readonly fallback?: FallbackChain.FallbackOptions
+  /** Keep successful results this long (default 0: only share calls in flight). */
+  readonly cacheTtl?: Duration.DurationInput
+  /** Load control for each model (each model gets its own gate). */
+  readonly load?: LoadControl.LoadControlOptions
+}
+
+/** A text request without its model: the chain picks the model. @since 0.1.0 */
+export type TextInput = Omit<ConstructorParameters<typeof TextRequest>[0], "model">
+/** An image request without its model. @since 0.1.0 */
+export type ImageInput = Omit<ConstructorParameters<typeof ImageRequest>[0], "model">
+/** A video request without its model. @since 0.1.0 */
+export type VideoInput = Omit<ConstructorParameters<typeof VideoRequest>[0], "model">
+
+/**
+ * Everything a resilient call can fail with.
+ *
+ * @since 0.1.0
+ */
+export type ResilientFailure = GenerationFailure | FallbackChain.AllModelsFailed | FallbackChain.DeadlineExceeded
+
+/**
+ * The client.
+ *
+ * @since 0.1.0
+ */
+export interface ResilientClientService {
+  readonly generateText: (input: TextInput, options?: FallbackChain.FallbackOptions) => Effect.Effect<FallbackChain.Served<TextResult>, ResilientFailure>
+  readonly generateImage: (input: ImageInput, options?: FallbackChain.FallbackOptions) => Effect.Effect<FallbackChain.Served<ImageResult>, ResilientFailure>
+  /** Submit along the video chain; the task stays with the model that accepted it. */
+  readonly submitVideo: (input: VideoInput, options?: FallbackChain.FallbackOptions) => Effect.Effect<FallbackChain.Served<VideoTask>, ResilientFailure>
+  /** Look at a task on the provider of the model that accepted it. */
+  readonly pollVideo: (task: VideoTask) => Effect.Effect<VideoTask, HardFailure>
+  /** Queue status of each model's load control. */
+  readonly queues: Effect.Effect<ReadonlyArray<{ readonly model: string; readonly status: LoadControl.QueueStatus }>>
+}
+
+/**
+ * The client in scope.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { ResilientClient } from "effect-ai-resilience"
+ *
+ * const program = Effect.gen(function*() {
+ *   const client = yield* ResilientClient.ResilientClient
+ *   const served = yield* client.generateImage({ prompt: "A lighthouse at dusk" })
+ *   console.log(`served by ${served.model}${served.fellBack ? " (fallback)" : ""}`)
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export class ResilientClient extends Context.Tag("effect-ai-resilience/ResilientClient")<ResilientClient, ResilientClientService>() {}
+
+/**
+ * Build the client. Needs the policy services; lives as long as the scope
+ * (the load controls' rate limiters do).
+ *
+ * @since 0.1.0
+ */
+export const make = (
+  config: ResilientClientConfig
+): Effect.Effect<
+  ResilientClientService,
+  LoadControl.InvalidLoadControlOptions | RequestCache.InvalidRequestCacheOptions,
+  RetryPolicy.RetryPolicy | CircuitBreaker.CircuitBreakers | Scope.Scope
+> =>
+  Effect.gen(function*() {
+    const policy = yield* RetryPolicy.RetryPolicy
+    const breakers = yield* CircuitBreaker.CircuitBreakers
+    const cache = yield* RequestCache.make({ ttl: config.cacheTtl ?? Duration.zero })
+    const routes = [...(config.text ?? []), ...(config.image ?? []), ...(config.video ?? [])]
+    const gates = new Map<string, LoadControl.LoadControl>()
+    for (const route of routes) {
+      if (!gates.has(route.model)) gates.set(route.model, yield* LoadControl.make(config.load))
+    }
+    const gate = (model: string) => gates.get(model)!
+
+    const chain = <Input, Req, A>(
+      operation: "text" | "image" | "video",
+      list: ReadonlyArray<ModelRoute> | undefined,
+      build: (input: Input, model: string) => Req,
+      call: (provider: ProviderService, request: Req) => Effect.Effect<A, GenerationFailure>
+    ) =>
+    (input: Input, options?: FallbackChain.FallbackOptions): Effect.Effect<FallbackChain.Served<A>, ResilientFailure> => {
+      const models = (list ?? []).map((route) => ({
+        model: route.model,
+        ...(route.price === undefined ? {} : { price: route.price }),
+        call: () => gate(route.model).run(call(route.provider, build(input, route.model)))
+      }))
+      const run = FallbackChain.run(models, { ...config.fallback, ...options }).pipe(
+        Effect.provideService(RetryPolicy.RetryPolicy, policy),
+        Effect.provideService(CircuitBreaker.CircuitBreakers, breakers)
+      )
+      return cache.get(RequestCache.keyOf(operation, { input, options }), run)
+    }
+
+    const videoOwners = new Map<string, ProviderService>()
+    for (const route of config.video ?? []) videoOwners.set(route.model, route.provider)
+
+    return {
+      generateText: chain("text", config.text, (input: TextInput, model) => TextRequest.make({ ...input, model }), (p, r) => p.generateText(r)),
+      generateImage: chain("image", config.image, (input: ImageInput, model) => ImageRequest.make({ ...input, model }), (p, r) => p.generateImage(r)),
+      submitVideo: chain("video", config.video, (input: VideoInput, model) => VideoRequest.make({ ...input, model }), (p, r) => p.submitVideo(r)),
+      pollVideo: (task) => {
+        const provider = videoOwners.get(task.model)
+        return provider === undefined
+          ? Effect.dieMessage(`no provider configured for video model ${task.model}`)
+          : provider.pollVideo({ id: task.id, model: task.model })
+      },
+      queues: Effect.forEach([...gates], ([model, g]) => Effect.map(g.status, (status) => ({ model, status })))
+    }
+  })
+
+/**
+ * The client as a layer.
+ *
+ * @since 0.1.0
+ */
+export const layer = (
+  config: ResilientClientConfig
+): Layer.Layer<
+  ResilientClient,
+  LoadControl.InvalidLoadControlOptions | RequestCache.InvalidRequestCacheOptions,
+  RetryPolicy.RetryPolicy | CircuitBreaker.CircuitBreakers
+> => Layer.scoped(ResilientClient, make(config))
+
+/**
+ * The default policies (retry with budget, circuit breakers) with the README's
+ * defaults, to provide to {@link layer}.
+ *
+ * @since 0.1.0
+ */
+export const policiesLayer: Layer.Layer<
+  RetryPolicy.RetryPolicy | CircuitBreaker.CircuitBreakers,
+  RetryPolicy.InvalidRetryOptions | CircuitBreaker.InvalidCircuitBreakerOptions
+> = Layer.mergeAll(RetryPolicy.layer(), CircuitBreaker.layer())

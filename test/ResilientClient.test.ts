@@ -1,0 +1,66 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Fiber, Layer, Option, TestClock } from "effect"
+import * as CircuitBreaker from "../src/CircuitBreaker.js"
+import * as ResilientClient from "../src/ResilientClient.js"
+import * as RetryPolicy from "../src/RetryPolicy.js"
+import { HttpLive, startSimulator } from "./support/simulator.js"
+
+const Policies = Layer.mergeAll(RetryPolicy.layer({ jitter: "none", maxAttempts: 2 }), CircuitBreaker.layer())
+
+const settle = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.gen(function*() {
+    const fiber = yield* Effect.fork(effect)
+    for (let i = 0; i < 500; i++) {
+      if (Option.isSome(yield* Fiber.poll(fiber))) break
+      yield* Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
+      yield* TestClock.adjust("1 second")
+    }
+    return yield* Fiber.join(fiber)
+  })
+
+describe("ResilientClient", () => {
+  it.scoped("fails over, shares identical concurrent calls, and keeps video tasks with the model that took them", () =>
+    Effect.gen(function*() {
+      const { gemini, openai, sim } = yield* startSimulator()
+      yield* sim.setOverride("gemini-2.5-flash-image", "overloaded")
+      const client = yield* ResilientClient.make({
+        image: [
+          { model: "gemini-2.5-flash-image", provider: gemini, price: 0.039 },
+          { model: "gpt-image-1.5", provider: openai, price: 0.04 }
+        ],
+        video: [{ model: "sora-2", provider: openai }],
+        load: { requestsPerMinute: 600, concurrency: 4 }
+      })
+      const requestsTo = (id: string) => Effect.map(sim.snapshot, (s) => s.models.find((m) => m.id === id)!.requests)
+
+      // five identical requests at once → one chain run → one call to the fallback
+      const served = yield* settle(Effect.all(
+        Array.from({ length: 5 }, () => client.generateImage({ prompt: "a lighthouse", outputFormat: "png" })),
+        { concurrency: "unbounded" }
+      ))
+      expect(served.map((s) => s.model)).toEqual(Array(5).fill("gpt-image-1.5"))
+      expect(served.every((s) => s.fellBack)).toBe(true)
+      expect(yield* requestsTo("gpt-image-1.5")).toBe(1)
+      expect(yield* requestsTo("gemini-2.5-flash-image")).toBe(2) // the primary's own retry, once
+
+      // a different prompt is a different request
+      yield* settle(client.generateImage({ prompt: "a harbour", outputFormat: "png" }))
+      expect(yield* requestsTo("gpt-image-1.5")).toBe(2)
+
+      const submitted = yield* settle(client.submitVideo({ prompt: "a paper boat [sim:ok]" }))
+      expect(submitted.model).toBe("sora-2")
+      const polled = yield* client.pollVideo(submitted.value)
+      expect(polled.id).toBe(submitted.value.id)
+
+      const queues = yield* client.queues
+      expect(queues.map((q) => q.model).sort()).toEqual(["gemini-2.5-flash-image", "gpt-image-1.5", "sora-2"])
+      expect(queues.every((q) => q.status.waiting === 0 && q.status.running === 0)).toBe(true)
+    }).pipe(Effect.provide(Layer.merge(Policies, HttpLive))))
+
+  it.scoped("an operation with no models configured fails with AllModelsFailed, not a defect", () =>
+    Effect.gen(function*() {
+      const client = yield* ResilientClient.make({})
+      const failure = yield* Effect.flip(client.generateText({ messages: [{ role: "user", content: "hi" } as never] }))
+      expect(failure._tag).toBe("AllModelsFailed")
+    }).pipe(Effect.provide(Policies)))
+})
