@@ -4,13 +4,15 @@
  * and, optionally, successful results are kept for a time-to-live. Failures
  * are never cached.
  *
- * Built on Effect's `Cache`: a pending lookup is shared by every caller of the
- * same key, and each result's time-to-live is chosen from its `Exit` (0 for a
- * failure, so the next caller tries again).
+ * Built on Effect's `Cache`: the first caller of a key starts the call in its
+ * own fiber and every caller of the same key joins it; a failure is dropped
+ * from the cache as soon as it is known, so the next caller tries again. A
+ * call keeps running if every caller is interrupted (its result may then serve
+ * the next caller within the TTL).
  *
  * @since 0.1.0
  */
-import { Cache, Duration, Effect, Equal, Exit, Hash, Schema } from "effect"
+import { Cache, Duration, Effect, Equal, Exit, Fiber, Hash, Schema } from "effect"
 
 /**
  * Options for {@link make}.
@@ -135,18 +137,20 @@ export const make = (options: RequestCacheOptions = {}): Effect.Effect<RequestCa
     } catch {
       return yield* new InvalidRequestCacheOptions({ field: "ttl", message: `is not a duration: ${String(options.ttl)}` })
     }
-    const cache = yield* Cache.makeWith<Entry, unknown, unknown>({
+    // The cache holds the fiber running the shared call, not its result: each
+    // caller joins it, so interrupting one caller (even the first) stops only
+    // that caller's wait, never the call the others are waiting for.
+    const cache = yield* Cache.makeWith<Entry, Fiber.RuntimeFiber<unknown, unknown>>({
       capacity,
-      lookup: (entry) => entry.run,
-      // failures are never kept: the next caller tries again
-      timeToLive: (exit) => (Exit.isSuccess(exit) ? ttl : Duration.zero)
+      lookup: (entry) => Effect.forkDaemon(entry.run),
+      timeToLive: () => ttl
     })
     const keep = Duration.toMillis(ttl) > 0
     return {
       get: <A, E>(key: string, run: Effect.Effect<A, E>) => {
         const entry = new Entry(key, run)
         // sound: a key names one request, so one result type
-        const shared = cache.get(entry) as Effect.Effect<A, E>
+        const shared = Effect.flatMap(cache.get(entry), Fiber.join) as Effect.Effect<A, E>
         return shared.pipe(
           // A failure, or any result when there is no TTL, must not serve a later
           // caller: drop the entry once the shared call is over. (Callers who

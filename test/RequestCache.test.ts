@@ -72,6 +72,21 @@ describe("RequestCache", () => {
       expect([second, yield* Ref.get(calls)]).toEqual(["ok", 2])
     }))
 
+  it.effect("interrupting the first caller does not cancel the call the others share", () =>
+    Effect.gen(function*() {
+      const cache = yield* RequestCache.make()
+      const calls = yield* Ref.make(0)
+      const gate = yield* Deferred.make<void>()
+      const first = yield* Effect.fork(cache.get("k", upstream(calls, gate, Effect.succeed("img"))))
+      yield* Effect.repeat(cache.stats, { until: (s) => s.misses >= 1 })
+      const second = yield* Effect.fork(cache.get("k", upstream(calls, gate, Effect.succeed("img"))))
+      yield* Effect.repeat(cache.stats, { until: (s) => s.hits >= 1 })
+      yield* Fiber.interrupt(first)
+      yield* Deferred.succeed(gate, undefined)
+      expect(yield* Fiber.join(second)).toBe("img")
+      expect(yield* Ref.get(calls)).toBe(1)
+    }))
+
   it("keyOf ignores field order, undefined fields and validators", () => {
     const a = RequestCache.keyOf("c", { model: "m", prompt: "p", n: undefined, validate: [1] })
     const b = RequestCache.keyOf("c", { prompt: "p", model: "m" })
