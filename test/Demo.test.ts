@@ -1,28 +1,13 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Fiber, Option, TestClock } from "effect"
+import { Effect } from "effect"
 import * as Demo from "../src/Demo.js"
+import { settle } from "./support/clock.js"
 import { HttpLive } from "./support/simulator.js"
-
-// Let real I/O (loopback HTTP) make progress without sleeping: one macrotask turn.
-const ioTurn = Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
-
-/** Run an effect to completion while moving the TestClock forward in small steps. */
-const driveClock = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.gen(function*() {
-    const fiber = yield* Effect.fork(effect)
-    for (let i = 0; i < 20_000; i++) {
-      const done = yield* Fiber.poll(fiber)
-      if (Option.isSome(done)) break
-      yield* ioTurn
-      yield* TestClock.adjust("20 millis")
-    }
-    return yield* Fiber.join(fiber)
-  })
 
 describe("main job (demo)", () => {
   it.scoped("every scripted step is classified as the step expects, through real HTTP", () =>
     Effect.gen(function*() {
-      const outcomes = yield* driveClock(Demo.run())
+      const outcomes = yield* settle(Demo.run(), "20 millis", 20_000)
       const summary = Demo.summarize(outcomes)
       const mismatches = outcomes.filter((o) => o.actual !== o.expected).map((o) => `${o.title}: ${o.actual} — ${o.detail}`)
       expect(mismatches).toEqual([])

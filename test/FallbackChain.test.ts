@@ -1,9 +1,10 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Fiber, Layer, Option, Ref, TestClock } from "effect"
+import { Duration, Effect, Fiber, Layer, Ref, TestClock } from "effect"
 import * as CircuitBreaker from "../src/CircuitBreaker.js"
 import * as FallbackChain from "../src/FallbackChain.js"
 import { HardFailure, type HardReason, SoftFailure } from "../src/Failure.js"
 import * as RetryPolicy from "../src/RetryPolicy.js"
+import { settle } from "./support/clock.js"
 
 type Step = "ok" | "hang" | HardReason | { readonly reason: HardReason; readonly retryAfter: Duration.DurationInput } | "Filtered"
 
@@ -39,16 +40,6 @@ const Policies = Layer.mergeAll(
   CircuitBreaker.layer()
 )
 
-/** Run an effect while moving the TestClock in steps until it completes. */
-const settle = <A, E, R>(effect: Effect.Effect<A, E, R>, step: Duration.DurationInput = "1 second", max = 2000) =>
-  Effect.gen(function*() {
-    const fiber = yield* Effect.fork(effect)
-    for (let i = 0; i < max; i++) {
-      if (Option.isSome(yield* Fiber.poll(fiber))) break
-      yield* TestClock.adjust(step)
-    }
-    return yield* Fiber.join(fiber)
-  })
 
 describe("FallbackChain", () => {
   it.effect("primary overloaded → served by the next model, with the attempt log", () =>

@@ -1,22 +1,13 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Fiber, Layer, Option, TestClock } from "effect"
+import { Effect, Layer } from "effect"
 import * as CircuitBreaker from "../src/CircuitBreaker.js"
 import * as ResilientClient from "../src/ResilientClient.js"
 import * as RetryPolicy from "../src/RetryPolicy.js"
+import { settle } from "./support/clock.js"
 import { HttpLive, startSimulator } from "./support/simulator.js"
 
 const Policies = Layer.mergeAll(RetryPolicy.layer({ jitter: "none", maxAttempts: 2 }), CircuitBreaker.layer())
 
-const settle = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.gen(function*() {
-    const fiber = yield* Effect.fork(effect)
-    for (let i = 0; i < 500; i++) {
-      if (Option.isSome(yield* Fiber.poll(fiber))) break
-      yield* Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
-      yield* TestClock.adjust("1 second")
-    }
-    return yield* Fiber.join(fiber)
-  })
 
 describe("ResilientClient", () => {
   it.scoped("fails over, shares identical concurrent calls, and keeps video tasks with the model that took them", () =>

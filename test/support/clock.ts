@@ -1,0 +1,16 @@
+import { type Duration, Effect, Fiber, Option, TestClock } from "effect"
+
+/** Let real I/O (loopback HTTP) make progress without sleeping: one macrotask turn. */
+export const ioTurn = Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
+
+/** Run an effect to completion while moving the TestClock forward in steps (and letting I/O run). */
+export const settle = <A, E, R>(effect: Effect.Effect<A, E, R>, step: Duration.DurationInput = "1 second", max = 2000) =>
+  Effect.gen(function*() {
+    const fiber = yield* Effect.fork(effect)
+    for (let i = 0; i < max; i++) {
+      if (Option.isSome(yield* Fiber.poll(fiber))) break
+      yield* ioTurn
+      yield* TestClock.adjust(step)
+    }
+    return yield* Fiber.join(fiber)
+  })
