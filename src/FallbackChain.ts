@@ -17,7 +17,7 @@
  */
 import { Clock, Duration, Effect, Ref, Schema } from "effect"
 import * as CircuitBreaker from "./CircuitBreaker.js"
-import { category, type GenerationFailure, HardFailure, isFallbackEligible } from "./Failure.js"
+import { category, type GenerationFailure, HardFailure, isFallbackEligible, isGenerationFailure } from "./Failure.js"
 import * as RetryPolicy from "./RetryPolicy.js"
 
 /**
@@ -125,9 +125,7 @@ type Eligible = GenerationFailure | CircuitBreaker.CircuitOpen
 
 const eligible = (options: FallbackOptions) => (error: unknown): boolean =>
   error instanceof CircuitBreaker.CircuitOpen ||
-  (typeof error === "object" && error !== null && "_tag" in error &&
-    (error._tag === "HardFailure" || error._tag === "SoftFailure" || error._tag === "SilentFailure") &&
-    isFallbackEligible(error as GenerationFailure, { contentFiltered: options.contentFiltered === true }))
+  (isGenerationFailure(error) && isFallbackEligible(error, { contentFiltered: options.contentFiltered === true }))
 
 const recordOf = (
   model: string,
