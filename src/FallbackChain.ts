@@ -245,7 +245,16 @@ export const run = <A, E extends GenerationFailure, R>(
         // The breaker sits inside the retry: every upstream attempt is recorded,
         // and once the breaker opens the remaining retries stop (CircuitOpen is
         // never retried) so the chain moves on.
-        const value = yield* policy.retry(breaker.withBreaker(one), {
+        // A breaker that opened during these retries, or a half-open breaker
+        // whose probe slots are taken, rejects without a call: log it as skipped.
+        const guarded = breaker.withBreaker(one).pipe(
+          Effect.tapError((error) =>
+            error instanceof CircuitBreaker.CircuitOpen
+              ? append(AttemptRecord.make({ model: entry.model, attempt: attempt + 1, outcome: "skipped", reason: "CircuitOpen", durationMs: 0 }))
+              : Effect.void
+          )
+        )
+        const value = yield* policy.retry(guarded, {
           override: {
             ...options.retry,
             ...(budgetLeft === undefined ? {} : { maxElapsed: Duration.min(budgetLeft, Duration.decode(options.retry?.maxElapsed ?? policy.options.maxElapsed)) })

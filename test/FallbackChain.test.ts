@@ -86,6 +86,25 @@ describe("FallbackChain", () => {
       expect(yield* breaker.state).toBe("closed")
     }).pipe(Effect.provide(Policies)))
 
+  it.effect("a breaker that opens during a call's own retries stops them, and the rejection is in the log", () =>
+    Effect.gen(function*() {
+      const primary = yield* scriptedModel("primary", ["Overloaded"])
+      const backup = yield* scriptedModel("backup", ["ok"])
+      const Tight = Layer.mergeAll(
+        RetryPolicy.layer({ jitter: "none", base: "1 second", maxAttempts: 4, budget: { maxTokens: 1000 } }),
+        CircuitBreaker.layer({ consecutiveFailures: 2, minimumCalls: 100 })
+      )
+      const served = yield* settle(FallbackChain.run([primary, backup])).pipe(Effect.provide(Tight))
+      expect(served.model).toBe("backup")
+      expect(yield* primary.calls).toBe(2) // the third attempt never reached the model
+      expect(served.attempts.map((a) => [a.model, a.attempt, a.outcome, a.reason])).toEqual([
+        ["primary", 1, "failure", "Overloaded"],
+        ["primary", 2, "failure", "Overloaded"],
+        ["primary", 3, "skipped", "CircuitOpen"],
+        ["backup", 1, "success", undefined]
+      ])
+    }))
+
   it.effect("a 400 is neither retried nor fallen over", () =>
     Effect.gen(function*() {
       const primary = yield* scriptedModel("primary", ["BadRequest"])
