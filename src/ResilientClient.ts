@@ -14,7 +14,7 @@
 import { Context, Duration, Effect, Layer, type Scope } from "effect"
 import * as CircuitBreaker from "./CircuitBreaker.js"
 import * as FallbackChain from "./FallbackChain.js"
-import type { GenerationFailure, HardFailure } from "./Failure.js"
+import { type GenerationFailure, HardFailure } from "./Failure.js"
 import { ImageRequest, type ImageResult } from "./ImageGeneration.js"
 import * as LoadControl from "./LoadControl.js"
 import type { ProviderService } from "./Provider.js"
@@ -155,7 +155,12 @@ export const make = (
       pollVideo: (task) => {
         const provider = videoOwners.get(task.model)
         return provider === undefined
-          ? Effect.dieMessage(`no provider configured for video model ${task.model}`)
+          ? Effect.fail(new HardFailure({
+            reason: "NotFound",
+            provider: "ResilientClient",
+            model: task.model,
+            message: `no video model ${task.model} in this client's video list: a task can only be polled where it was submitted`
+          }))
           : provider.pollVideo({ id: task.id, model: task.model })
       },
       queues: Effect.forEach([...gates], ([model, g]) => Effect.map(g.status, (status) => ({ model, status })))

@@ -42,6 +42,9 @@ describe("ResilientClient", () => {
       expect(submitted.model).toBe("sora-2")
       const polled = yield* client.pollVideo(submitted.value)
       expect(polled.id).toBe(submitted.value.id)
+      // a task from a model this client does not know is a typed failure, not a defect
+      const unknown = yield* Effect.flip(client.pollVideo({ ...submitted.value, model: "veo-9" }))
+      expect([unknown._tag, unknown.reason, unknown.model]).toEqual(["HardFailure", "NotFound", "veo-9"])
 
       const queues = yield* client.queues
       expect(queues.map((q) => q.model).sort()).toEqual(["gemini-2.5-flash-image", "gpt-image-1.5", "sora-2"])
