@@ -1,9 +1,11 @@
 /**
  * The command-line interface (`effect-ai-resilience`): `demo` runs the main
- * job against the in-process simulator; `simulate` serves the simulator.
+ * job (an outage drill against the in-process simulator), `walkthrough`
+ * classifies one request of each kind, `simulate` serves the simulator.
  *
- * Exit codes: 0 success; 1 the demo saw an unexpected classification or a
- * command failed; 2 bad input (a config file that does not decode, bad flags).
+ * Exit codes: 0 success; 1 the demo or walkthrough did not see what it checks
+ * for, or a command failed; 2 bad input (a config file that does not decode,
+ * bad flags).
  *
  * @since 0.1.0
  */
@@ -12,8 +14,10 @@ import { FileSystem } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
 import { Console, Data, Duration, Effect, Option, Schema } from "effect"
 import * as Demo from "./Demo.js"
+import type { GenerationFailure } from "./Failure.js"
 import { formatParseError } from "./internal/formatError.js"
 import * as Simulator from "./Simulator.js"
+import * as Walkthrough from "./Walkthrough.js"
 
 /**
  * Bad input from the user: exits with code 2 and a message naming the field.
@@ -23,53 +27,102 @@ import * as Simulator from "./Simulator.js"
 export class InputError extends Data.TaggedError("InputError")<{ readonly message: string }> {}
 
 /**
- * The demo reported steps whose classification differed from the expectation.
+ * A run that checks itself (the demo, the walkthrough) saw something it did
+ * not expect: exits with code 1.
  *
  * @since 0.1.0
  */
-export class DemoMismatch extends Data.TaggedError("DemoMismatch")<{ readonly message: string }> {}
+export class CheckFailed extends Data.TaggedError("CheckFailed")<{ readonly message: string }> {}
 
 const json = Options.boolean("json").pipe(Options.withDescription("Print a machine-readable JSON report instead of text"))
 
-const demo = Command.make("demo", { json }, ({ json }) =>
+const failureJson = (failure: GenerationFailure) => ({
+  _tag: failure._tag,
+  reason: failure.reason,
+  provider: failure.provider,
+  model: failure.model,
+  status: failure.status,
+  message: failure.message,
+  param: failure.param,
+  code: failure.code,
+  requestId: failure.requestId,
+  retryAfterMs: failure.retryAfter === undefined ? undefined : Duration.toMillis(failure.retryAfter)
+})
+
+const requests = Options.integer("requests").pipe(
+  Options.withDescription("Image requests in the batch (1–100000)"),
+  Options.withDefault(240)
+)
+const demoSeed = Options.integer("seed").pipe(Options.withDescription("Seed of the simulator's random draws"), Options.optional)
+
+/**
+ * The flags of the `demo` command, checked: an {@link InputError} names the
+ * flag that is out of range.
+ *
+ * @since 0.1.0
+ */
+export const checkDemoFlags = (flags: { readonly requests: number }): Effect.Effect<void, InputError> =>
+  !Number.isSafeInteger(flags.requests) || flags.requests < 1 || flags.requests > 100_000
+    ? Effect.fail(new InputError({ message: `--requests: must be an integer from 1 to 100000, got ${flags.requests}` }))
+    : Effect.void
+
+const demo = Command.make("demo", { json, requests, seed: demoSeed }, (flags) =>
+  Effect.gen(function*() {
+    yield* checkDemoFlags(flags)
+    const log = (line: string) => (flags.json ? Effect.void : Console.log(line))
+    yield* log(
+      `effect-ai-resilience demo: an outage drill. The provider simulator runs in-process (real HTTP on 127.0.0.1);\n` +
+        `${flags.requests} image requests go through the resilient client (SPEC §4 priority list) while the primary,\n` +
+        `${Demo.imageModels[0]!.model}, is overloaded from ${Demo.clock(Demo.scenario.models[0]!.outages[0]!.startMinute * 60_000)} ` +
+        `for ${Demo.scenario.models[0]!.outages[0]!.durationMinutes} minutes (simulated time; the clock jumps ahead whenever every call is waiting).`
+    )
+    const t0 = Date.now()
+    const report = yield* Demo.run({
+      requests: flags.requests,
+      ...(Option.isSome(flags.seed) ? { seed: flags.seed.value } : {})
+    }).pipe(Effect.scoped, Effect.provide(NodeHttpClient.layerUndici))
+    const wallMs = Date.now() - t0
+    const results = Demo.checks(report)
+    if (flags.json) {
+      const { outcomes, ...rest } = report
+      yield* Console.log(JSON.stringify({ ...rest, wallMs, checks: results, outcomes }, null, 2))
+    } else {
+      yield* log(`\n${Demo.formatReport(report)}\n`)
+      yield* log(`simulated ${Duration.format(Duration.seconds(Math.round(report.simulatedMs / 1000)))} in ${(wallMs / 1000).toFixed(1)} s of real time`)
+      for (const c of results) yield* log(`${c.ok ? "✓" : "✗"} ${c.name}: ${c.detail}`)
+    }
+    const failing = results.filter((c) => !c.ok)
+    if (failing.length > 0) {
+      return yield* new CheckFailed({ message: `the drill did not show: ${failing.map((c) => c.name).join("; ")}` })
+    }
+  })
+).pipe(Command.withDescription(
+  "Run the main job: an outage drill — the simulator in-process, the primary image model overloaded, a batch through the resilient client, and a report"
+))
+
+const walkthrough = Command.make("walkthrough", { json }, ({ json }) =>
   Effect.gen(function*() {
     if (!json) {
-      yield* Console.log("effect-ai-resilience demo: a scripted session through the real adapters against the in-process provider simulator\n")
+      yield* Console.log("effect-ai-resilience walkthrough: one request for each kind of outcome, through the real adapters against the in-process simulator\n")
     }
-    const outcomes = yield* Demo.run({
-      onStep: (outcome, index) => (json ? Effect.void : Console.log(Demo.formatStep(outcome, index)))
+    const outcomes = yield* Walkthrough.run({
+      onStep: (outcome, index) => (json ? Effect.void : Console.log(Walkthrough.formatStep(outcome, index)))
     }).pipe(Effect.scoped, Effect.provide(NodeHttpClient.layerUndici))
-    const summary = Demo.summarize(outcomes)
+    const summary = Walkthrough.summarize(outcomes)
     if (json) {
       yield* Console.log(JSON.stringify({
         summary,
-        steps: outcomes.map(({ failure, ...rest }) => ({
-          ...rest,
-          ...(failure === undefined ? {} : {
-            failure: {
-              _tag: failure._tag,
-              reason: failure.reason,
-              provider: failure.provider,
-              model: failure.model,
-              status: failure.status,
-              message: failure.message,
-              param: failure.param,
-              code: failure.code,
-              requestId: failure.requestId,
-              retryAfterMs: failure.retryAfter === undefined ? undefined : Duration.toMillis(failure.retryAfter)
-            }
-          })
-        }))
+        steps: outcomes.map(({ failure, ...rest }) => ({ ...rest, ...(failure === undefined ? {} : { failure: failureJson(failure) }) }))
       }, null, 2))
     } else {
       yield* Console.log(`\n${summary.asExpected}/${summary.steps} steps classified as expected`)
       yield* Console.log(`by category/reason: ${Object.entries(summary.byClass).map(([k, n]) => `${k} ×${n}`).join(", ")}`)
     }
     if (summary.asExpected !== summary.steps) {
-      return yield* new DemoMismatch({ message: `${summary.steps - summary.asExpected} step(s) were not classified as expected` })
+      return yield* new CheckFailed({ message: `${summary.steps - summary.asExpected} step(s) were not classified as expected` })
     }
   })
-).pipe(Command.withDescription("Run the main job: the simulator in-process and a scripted session through the real adapters"))
+).pipe(Command.withDescription("Classify one request of each kind (hard, soft, silent failures and successes) through the real adapters"))
 
 const configFile = Options.file("config", { exists: "yes" }).pipe(
   Options.withDescription("Simulator configuration (JSON); default: the built-in SPEC §4 scenario"),
@@ -160,9 +213,9 @@ const simulate = Command.make("simulate", { config: configFile, port, timeScale,
 
 const root = Command.make("effect-ai-resilience").pipe(
   Command.withDescription(
-    "Resilience for AI generation APIs.\n\nExit codes: 0 ok; 1 failure (or the demo saw an unexpected classification); 2 bad input (config file, flags)."
+    "Resilience for AI generation APIs.\n\nExit codes: 0 ok; 1 failure (or the demo / walkthrough did not see what it checks for); 2 bad input (config file, flags)."
   ),
-  Command.withSubcommands([demo, simulate])
+  Command.withSubcommands([demo, walkthrough, simulate])
 )
 
 /**

@@ -1,233 +1,448 @@
 /**
- * The main job of this release: start the provider simulator in-process and
- * run a short scripted session through the real HTTP adapters (OpenAI-compatible
- * and Gemini), printing each outcome and how it was classified.
+ * The main job (`npm run demo`): an outage drill over real HTTP.
  *
- * Each step names the outcome it provokes (with a `[sim:…]` prompt directive
- * or a real misuse such as a wrong key) and the classification the toolkit is
- * expected to give it, so the printout doubles as a check.
+ * The provider simulator runs in-process with the SPEC §4 image models. Ten
+ * minutes in, the primary (`gemini-3-pro-image-preview`) goes into a 60-minute
+ * overload (95 % of its calls answer 503, slowly). A batch of image requests
+ * arrives at a steady pace and goes through the {@link ResilientClient} with
+ * its defaults — retries with jittered backoff and a budget, a circuit breaker
+ * per model, the fallback chain, per-model load control — through the real
+ * Gemini and OpenAI-compatible adapters. The {@link Report} says which model
+ * served each request, how many retries and upstream calls it took, which
+ * failures were seen (category/reason), every breaker transition, latency
+ * percentiles and cost, and {@link checks} says whether the drill showed what
+ * it should: failover, the breaker opening, and the return to the primary.
+ *
+ * The drill runs in virtual time: the clock stands still while anything runs
+ * and jumps to the next scheduled wake-up when every fiber waits on a sleep
+ * (a simulated latency, a retry delay, the next arrival), with real event-loop
+ * turns for the loopback HTTP in between. A hundred simulated minutes take
+ * about two seconds, every duration in the report is simulated time measured
+ * exactly, and the same seed (it seeds the simulator and the retry jitter)
+ * gives the same report. {@link runOn} runs it on
+ * whatever `Clock` is in scope instead (e.g. `TestClock`).
  *
  * @since 0.1.0
  */
 import type { HttpClient } from "@effect/platform"
 import type { ServeError } from "@effect/platform/HttpServerError"
-import { Duration, Effect, Exit, Redacted, Schedule, type Scope } from "effect"
-import { category, type GenerationFailure, isFallbackEligible, isRetryable } from "./Failure.js"
+import { Clock, Duration, Effect, Exit, Random, Redacted, Schema, type Scope, Stream } from "effect"
+import * as CircuitBreaker from "./CircuitBreaker.js"
+import * as FallbackChain from "./FallbackChain.js"
 import * as Gemini from "./Gemini.js"
-import { ImageRequest } from "./ImageGeneration.js"
+import type { ImageResult } from "./ImageGeneration.js"
 import * as OpenAICompatible from "./OpenAICompatible.js"
-import * as OutputValidator from "./OutputValidator.js"
-import type { ProviderService } from "./Provider.js"
+import * as ResilientClient from "./ResilientClient.js"
+import * as RetryPolicy from "./RetryPolicy.js"
+import { VirtualClock } from "./internal/virtualClock.js"
 import * as Simulator from "./Simulator.js"
-import { Message, TextRequest, ToolDefinition } from "./TextGeneration.js"
-import { isTerminal, VideoRequest, type VideoTask } from "./VideoGeneration.js"
+
+/** The primary image model of SPEC §4. */
+const PRIMARY = "gemini-3-pro-image-preview"
+const OUTAGE_START_MINUTE = 10
+const OUTAGE_MINUTES = 60
 
 /**
- * What one step of the session produced.
+ * The image priority list of SPEC §4 with prices per image. Seedream, GPT
+ * Image and FLUX prices are SPEC §4's (GPT Image: the low end of its range);
+ * the two Gemini prices are Google's list prices (SPEC gives none).
  *
  * @since 0.1.0
  */
-export interface StepOutcome {
-  readonly title: string
-  readonly provider: string
-  readonly model: string
-  /** `"ok"` or `"HardFailure/Overloaded"`, ... */
-  readonly expected: string
-  readonly actual: string
-  /** A one-line description of the result or the failure. */
-  readonly detail: string
-  readonly failure?: GenerationFailure
-  readonly durationMs: number
-}
+export const imageModels: ReadonlyArray<{ readonly model: string; readonly route: "gemini" | "gateway"; readonly price: number }> = [
+  { model: PRIMARY, route: "gemini", price: 0.134 },
+  { model: "gemini-2.5-flash-image", route: "gemini", price: 0.039 },
+  { model: "seedream-4.5", route: "gateway", price: 0.04 },
+  { model: "gpt-image-1.5", route: "gateway", price: 0.04 },
+  { model: "flux-2-pro", route: "gateway", price: 0.03 }
+]
+
+const defaultEncoded = Schema.encodeSync(Simulator.SimulatorConfig)(Simulator.defaultScenario)
+
+/**
+ * The drill's simulator: the image models of {@link Simulator.defaultScenario}
+ * (SPEC §1 latencies and fault rates), starting at 13:00 JST (a 7 % hour of
+ * the SPEC §1 daily profile), with the primary overloaded from minute 10 to
+ * minute 70 (SPEC §1: outages last 30–120 min). `timeScale` is 1: the clock
+ * the drill runs on does the speeding up.
+ *
+ * @since 0.1.0
+ */
+export const scenario: Simulator.SimulatorConfig = Simulator.makeConfig({
+  ...defaultEncoded,
+  timeScale: 1,
+  startAt: "2026-01-15T13:00:00+09:00",
+  models: (defaultEncoded.models ?? [])
+    .filter((m) => m.kind === "image")
+    .map((m) =>
+      m.id === PRIMARY
+        ? { ...m, outages: [{ startMinute: OUTAGE_START_MINUTE, durationMinutes: OUTAGE_MINUTES, fault: "overloaded" as const, probability: 0.95 }] }
+        : m
+    )
+})
 
 /**
  * Options for {@link run}.
  *
+ * | option | default |
+ * |---|---|
+ * | `requests` | 240 |
+ * | `interval` | 25 s (240 requests span 100 simulated minutes) |
+ * | `seed` | the scenario's (1) |
+ *
  * @since 0.1.0
  */
 export interface Options {
-  /** Simulator configuration (default: `Simulator.defaultScenario`). */
-  readonly scenario?: Simulator.SimulatorConfig
-  /** Time-out for the step that provokes a hang (default 2 s). */
-  readonly hangTimeout?: Duration.DurationInput
-  /** Called as each step finishes (the CLI prints it). */
-  readonly onStep?: (outcome: StepOutcome, index: number) => Effect.Effect<void>
+  /** How many image requests the batch sends. */
+  readonly requests?: number
+  /** Simulated time between two arrivals. */
+  readonly interval?: Duration.DurationInput
+  /** Seed of the simulator's random draws. */
+  readonly seed?: number
+  /** Hears every breaker transition as it happens, with the simulated time since the start (ms). */
+  readonly onTransition?: (transition: CircuitBreaker.Transition, sinceStartMs: number) => Effect.Effect<void>
+}
+
+/**
+ * What happened to one request of the batch.
+ *
+ * @since 0.1.0
+ */
+export interface RequestOutcome {
+  readonly index: number
+  /** Simulated ms since the start of the drill. */
+  readonly arrivedAtMs: number
+  readonly latencyMs: number
+  /** The model that served, or `undefined` when the request failed. */
+  readonly model: string | undefined
+  /** `"ok"`, or the failure's `_tag/reason` (`"AllModelsFailed"`, `"SoftFailure/ContentFiltered"`). */
+  readonly result: string
+  readonly attempts: ReadonlyArray<FallbackChain.AttemptRecord>
+  readonly cost: number
+}
+
+/** Latency percentiles in simulated ms (nearest rank). @since 0.1.0 */
+export interface Percentiles {
+  readonly count: number
+  readonly p50: number
+  readonly p95: number
+  readonly p99: number
+  readonly max: number
+}
+
+/**
+ * The drill's report.
+ *
+ * @since 0.1.0
+ */
+export interface Report {
+  readonly requests: number
+  readonly served: number
+  /** Requests that failed, by `_tag/reason`. */
+  readonly failed: Readonly<Record<string, number>>
+  /** Served by a model other than the primary. */
+  readonly fellBack: number
+  /** HTTP calls the client made (attempts that were not skipped). */
+  readonly upstreamCalls: number
+  /** Of which second or later attempts on the same model. */
+  readonly retries: number
+  /** Models skipped without a call because their breaker was open. */
+  readonly skippedOpen: number
+  /** Failed attempts by `category/reason` (`"hard/Overloaded"`). */
+  readonly attemptFailures: Readonly<Record<string, number>>
+  /** Requests the simulator received per model (what the providers saw). */
+  readonly providerRequests: Readonly<Record<string, number>>
+  readonly byModel: ReadonlyArray<{ readonly model: string; readonly rank: number; readonly served: number; readonly latency: Percentiles }>
+  readonly latency: Percentiles
+  readonly cost: { readonly total: number; readonly perServedImage: number }
+  readonly transitions: ReadonlyArray<CircuitBreaker.Transition & { readonly sinceStartMs: number }>
+  /** When the primary's overload began and ended, simulated ms since the start. */
+  readonly outage: { readonly model: string; readonly fromMs: number; readonly toMs: number }
+  /** Arrival time of the first request after the outage that the primary served again. */
+  readonly backOnPrimaryAtMs: number | undefined
+  /** Served per model, in 10-minute slices of arrival time. */
+  readonly timeline: ReadonlyArray<{ readonly fromMs: number; readonly served: Readonly<Record<string, number>>; readonly failed: number }>
+  /** Simulated duration of the drill (ms). */
+  readonly simulatedMs: number
+  readonly outcomes: ReadonlyArray<RequestOutcome>
+}
+
+const SLICE_MS = 10 * 60_000
+
+/**
+ * Nearest-rank percentiles of `values` (all zero when empty).
+ *
+ * @since 0.1.0
+ */
+export const percentiles = (values: ReadonlyArray<number>): Percentiles => {
+  const sorted = [...values].sort((a, b) => a - b)
+  const at = (p: number) => sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!
+  return { count: sorted.length, p50: at(0.5), p95: at(0.95), p99: at(0.99), max: sorted.length === 0 ? 0 : sorted[sorted.length - 1]! }
 }
 
 const DEMO_KEY = "sk-sim-demo-0123456789abcdef"
 
-const text = (model: string, prompt: string, extra: Partial<ConstructorParameters<typeof TextRequest>[0]> = {}) =>
-  TextRequest.make({ model, messages: [Message.make({ role: "user", content: prompt })], ...extra })
-
-const image = (model: string, prompt: string, extra: Partial<ConstructorParameters<typeof ImageRequest>[0]> = {}) =>
-  ImageRequest.make({ model, prompt, ...extra })
-
-/**
- * One line describing a failure: category/reason, status, retryability,
- * fallback eligibility, retry-after, param, code, request id and message.
- *
- * @since 0.1.0
- */
-export const describeFailure = (failure: GenerationFailure): string => {
-  const parts = [
-    `${failure._tag}(${failure.reason})`,
-    failure.status === undefined ? "no status" : `HTTP ${failure.status}`,
-    `retryable=${isRetryable(failure) ? "yes" : "no"}`,
-    `fallback=${isFallbackEligible(failure) ? "yes" : "no"}`
-  ]
-  if (failure.retryAfter !== undefined) parts.push(`retry-after=${Duration.format(failure.retryAfter)}`)
-  if (failure.param !== undefined) parts.push(`param=${failure.param}`)
-  if (failure.code !== undefined) parts.push(`code=${failure.code}`)
-  if (failure.requestId !== undefined) parts.push(`request-id=${failure.requestId}`)
-  if (failure._tag === "SoftFailure" && failure.completionTokens !== undefined) parts.push(`completion_tokens=${failure.completionTokens}`)
-  if (failure._tag === "SilentFailure") parts.push(`validator=${failure.validator}`, `output=${JSON.stringify(failure.output.slice(0, 40))}`)
-  return `${parts.join(" ")} — ${failure.message.slice(0, 140)}`
+const count = (into: Record<string, number>, key: string) => {
+  into[key] = (into[key] ?? 0) + 1
 }
 
-const label = (failure: GenerationFailure) => `${failure._tag}/${failure.reason}`
-
-const pollUntilDone = (provider: ProviderService, task: VideoTask) =>
-  Effect.gen(function*() {
-    const seen: Array<string> = [task.rawStatus]
-    let last = task
-    // Poll every 50 ms of real time (≈ 30 s simulated at the default time scale).
-    yield* provider.pollVideo({ id: task.id, model: task.model }).pipe(
-      Effect.tap((t) => Effect.sync(() => { last = t; seen.push(t.rawStatus) })),
-      Effect.tapError((e) => Effect.sync(() => seen.push(`${e.reason}:${e.code ?? e.status}`))),
-      // Runway answers task_not_exist while the task is being created: poll again.
-      Effect.retry({ while: (e) => e.code === "task_not_exist", schedule: Schedule.spaced("50 millis"), times: 5 }),
-      Effect.repeat({ until: (t) => isTerminal(t.status), schedule: Schedule.spaced("50 millis"), times: 200 })
-    )
-    return { last, seen }
-  })
-
 /**
- * Run the session against a fresh in-process simulator.
+ * Run the drill against a fresh in-process simulator, in virtual time.
+ *
+ * @example
+ * ```ts
+ * import { NodeHttpClient } from "@effect/platform-node"
+ * import { Console, Effect } from "effect"
+ * import { Demo } from "effect-ai-resilience"
+ *
+ * Demo.run({ requests: 60 }).pipe(
+ *   Effect.flatMap((report) => Console.log(Demo.formatReport(report))),
+ *   Effect.scoped,
+ *   Effect.provide(NodeHttpClient.layerUndici)
+ * )
+ * ```
  *
  * @since 0.1.0
  */
 export const run = (
   options: Options = {}
-): Effect.Effect<ReadonlyArray<StepOutcome>, ServeError, HttpClient.HttpClient | Scope.Scope> =>
-  Effect.gen(function*() {
-    const scenario = options.scenario ?? Simulator.defaultScenario
-    const sim = yield* Simulator.make(Simulator.SimulatorConfig.make({ ...scenario, apiKeys: [DEMO_KEY] }))
-    const apiKey = Redacted.make(DEMO_KEY)
-    // the options below are constants: if they were invalid it would be a bug here (a defect)
-    const openai = yield* Effect.orDie(OpenAICompatible.make({ name: "gateway", baseUrl: sim.url, apiKey }))
-    const gemini = yield* Effect.orDie(Gemini.make({ name: "gemini", baseUrl: sim.url, apiKey }))
-    const hanging = yield* Effect.orDie(OpenAICompatible.make({
-      name: "gateway",
-      baseUrl: sim.url,
-      apiKey,
-      timeout: options.hangTimeout ?? Duration.seconds(2)
-    }))
-    const wrongKey = yield* Effect.orDie(
-      OpenAICompatible.make({ name: "gateway", baseUrl: sim.url, apiKey: Redacted.make("sk-wrong-key-9999") })
-    )
-
-    type Step = readonly [title: string, provider: ProviderService, model: string, expected: string, run: Effect.Effect<string, GenerationFailure>]
-    const textOk = (e: Effect.Effect<{ readonly content: string | null; readonly toolCalls: ReadonlyArray<{ readonly name: string }>; readonly finishReason: string }, GenerationFailure>) =>
-      Effect.map(e, (r) => r.content !== null ? `text (${r.finishReason}): ${JSON.stringify(r.content.slice(0, 60))}` : `tool call ${r.toolCalls.map((c) => c.name).join(", ")} (${r.finishReason})`)
-    const imageOk = (e: Effect.Effect<{ readonly images: ReadonlyArray<{ readonly bytes?: Uint8Array | undefined; readonly url?: string | undefined; readonly mimeType?: string | undefined; readonly revisedPrompt?: string | undefined }> }, GenerationFailure>) =>
-      Effect.map(e, (r) => r.images.map((i) => i.bytes !== undefined ? `${i.mimeType ?? "image"} ${i.bytes.byteLength} bytes` : `url ${i.url}`).join(", ") + (r.images[0]?.revisedPrompt === undefined ? "" : ` (revised_prompt: ${JSON.stringify(r.images[0].revisedPrompt.slice(0, 40))})`))
-    const video = (provider: ProviderService, model: string) =>
-      Effect.flatMap(provider.submitVideo(VideoRequest.make({ model, prompt: "A paper boat on a rainy street", seconds: 5 })), (task) =>
-        Effect.map(pollUntilDone(provider, task), ({ last, seen }) => `task ${last.id} ${last.status}; statuses seen: ${[...new Set(seen)].join(" → ")}${last.videoUrl === undefined ? "" : `; video at ${last.videoUrl}`}`))
-
-    const steps: ReadonlyArray<Step> = [
-      ["Primary image model (Gemini route) during a vendor overload", gemini, "gemini-3-pro-image-preview", "HardFailure/Overloaded",
-        imageOk(gemini.generateImage(image("gemini-3-pro-image-preview", "A lighthouse at dusk [sim:overloaded]")))],
-      ["Same model through an OpenAI-compatible gateway", openai, "gemini-3-pro-image-preview", "HardFailure/Overloaded",
-        imageOk(openai.generateImage(image("gemini-3-pro-image-preview", "A lighthouse at dusk [sim:overloaded]")))],
-      ["Sibling model of the same vendor", gemini, "gemini-2.5-flash-image", "ok",
-        imageOk(gemini.generateImage(image("gemini-2.5-flash-image", "A lighthouse at dusk [sim:ok]")))],
-      ["GPT Image rejects response_format (SPEC §9)", openai, "gpt-image-1.5", "HardFailure/BadRequest",
-        imageOk(openai.generateImage(image("gpt-image-1.5", "A lighthouse at dusk [sim:ok]", { responseFormat: "url" })))],
-      ["GPT Image with output_format instead", openai, "gpt-image-1.5", "ok",
-        imageOk(openai.generateImage(image("gpt-image-1.5", "A lighthouse at dusk [sim:ok]", { outputFormat: "png" })))],
-      ["Rate limited, with a retry hint", openai, "seedream-4.5", "HardFailure/RateLimited",
-        imageOk(openai.generateImage(image("seedream-4.5", "A lighthouse at dusk [sim:rateLimited]")))],
-      ["Rate limited on Gemini (RetryInfo)", gemini, "gemini-2.5-flash-image", "HardFailure/RateLimited",
-        imageOk(gemini.generateImage(image("gemini-2.5-flash-image", "A lighthouse at dusk [sim:rateLimited]")))],
-      ["Daily quota used up (429, but not worth retrying)", gemini, "gemini-2.5-flash-image", "HardFailure/QuotaExhausted",
-        imageOk(gemini.generateImage(image("gemini-2.5-flash-image", "A lighthouse at dusk [sim:quotaExhausted]")))],
-      ["Empty image list (prompt filtered)", openai, "flux-2-pro", "SoftFailure/EmptyOutput",
-        imageOk(openai.generateImage(image("flux-2-pro", "A lighthouse at dusk [sim:emptyOutput]")))],
-      ["Image safety block on Gemini", gemini, "gemini-2.5-flash-image", "SoftFailure/ContentFiltered",
-        imageOk(gemini.generateImage(image("gemini-2.5-flash-image", "A lighthouse at dusk [sim:contentFilter]")))],
-      ["Proxy answers with an HTML 502 page", openai, "flux-2-pro", "HardFailure/ServerError",
-        imageOk(openai.generateImage(image("flux-2-pro", "A lighthouse at dusk [sim:badGateway]")))],
-      ["Text: answer cut at max_tokens", openai, "gpt-4.1-mini", "SoftFailure/Truncated",
-        textOk(openai.generateText(text("gpt-4.1-mini", "Write a long story [sim:truncated]", { maxTokens: 32 })))],
-      ["Text: safety filter (finish_reason content_filter)", openai, "gpt-4.1-mini", "SoftFailure/ContentFiltered",
-        textOk(openai.generateText(text("gpt-4.1-mini", "Something edgy [sim:contentFilter]")))],
-      ["Text: null content with tool_calls is a success", openai, "gpt-4.1-mini", "ok",
-        textOk(openai.generateText(text("gpt-4.1-mini", "What's the weather in Kyoto? [sim:tool]", {
-          tools: [ToolDefinition.make({ name: "get_weather", parameters: { type: "object", properties: { city: { type: "string" } } } })]
-        })))],
-      ["Text: label outside the allowed set (silent)", openai, "gpt-4.1-mini", "SilentFailure/InvalidOutput",
-        textOk(openai.generateText(text("gpt-4.1-mini", "Sentiment of 'meh' [sim:reply=maybe]", {
-          validate: [OutputValidator.oneOf(["positive", "negative", "neutral"])]
-        })))],
-      ["Text: summary too short (silent)", gemini, "gemini-2.5-flash", "SilentFailure/InvalidOutput",
-        textOk(gemini.generateText(text("gemini-2.5-flash", "Summarise this report [sim:reply=It is fine.]", {
-          validate: [OutputValidator.minWords(10)]
-        })))],
-      ["Text: 200 with a body cut off mid-JSON", openai, "gpt-4.1-mini", "HardFailure/ServerError",
-        textOk(openai.generateText(text("gpt-4.1-mini", "Hello [sim:malformedJson]")))],
-      ["Text: connection reset", openai, "gpt-4.1-mini", "HardFailure/Network",
-        textOk(openai.generateText(text("gpt-4.1-mini", "Hello [sim:connectionReset]")))],
-      ["Text: provider hangs past the time-out", hanging, "gpt-4.1-mini", "HardFailure/Timeout",
-        textOk(hanging.generateText(text("gpt-4.1-mini", "Hello [sim:hang]")))],
-      ["Wrong API key (the key never appears in the output)", wrongKey, "gpt-4.1-mini", "HardFailure/Unauthorized",
-        textOk(wrongKey.generateText(text("gpt-4.1-mini", "Hello")))],
-      ["Model that does not exist", openai, "gpt-9-ultra", "HardFailure/NotFound",
-        textOk(openai.generateText(text("gpt-9-ultra", "Hello")))],
-      ["Video, OpenAI dialect: submit and poll", openai, "sora-2", "ok", video(openai, "sora-2")],
-      ["Video, Kling dialect", openai, "kling-v2", "ok", video(openai, "kling-v2")],
-      ["Video, Runway dialect (task_not_exist on the first poll)", openai, "gen4_turbo", "ok", video(openai, "gen4_turbo")]
-    ]
-
-    const outcomes: Array<StepOutcome> = []
-    for (const [title, provider, model, expected, effect] of steps) {
-      const [elapsed, exit] = yield* Effect.timed(Effect.exit(effect))
-      const outcome: StepOutcome = Exit.isSuccess(exit)
-        ? { title, provider: provider.name, model, expected, actual: "ok", detail: exit.value, durationMs: Duration.toMillis(elapsed) }
-        : Exit.isFailure(exit) && exit.cause._tag === "Fail"
-        ? { title, provider: provider.name, model, expected, actual: label(exit.cause.error), detail: describeFailure(exit.cause.error), failure: exit.cause.error, durationMs: Duration.toMillis(elapsed) }
-        : { title, provider: provider.name, model, expected, actual: "defect", detail: String(exit), durationMs: Duration.toMillis(elapsed) }
-      outcomes.push(outcome)
-      if (options.onStep !== undefined) yield* options.onStep(outcome, outcomes.length - 1)
-    }
-    return outcomes
+): Effect.Effect<Report, ServeError, HttpClient.HttpClient | Scope.Scope> =>
+  Effect.suspend(() => {
+    const clock = new VirtualClock()
+    // the retry jitter draws from Effect's Random: seed it too, so a seed fixes the whole report
+    const random = Random.make(`demo-${options.seed ?? scenario.seed}`)
+    return clock.run(runOn(options).pipe(Effect.withClock(clock), Effect.withRandom(random)))
   })
 
 /**
- * Render one outcome as text lines.
+ * Run the drill on the `Clock` in scope (the simulator, the policies and the
+ * arrivals all read it). Something must move that clock: real time (slow: the
+ * drill spans 100 simulated minutes) or `TestClock` with a driver.
  *
  * @since 0.1.0
  */
-export const formatStep = (outcome: StepOutcome, index: number): string => {
-  const mark = outcome.actual === outcome.expected ? "✓" : "✗"
-  return [
-    `${String(index + 1).padStart(2)}. ${mark} ${outcome.title}`,
-    `    ${outcome.provider} · ${outcome.model} · ${outcome.durationMs.toFixed(0)} ms · expected ${outcome.expected}, got ${outcome.actual}`,
-    `    ${outcome.detail}`
-  ].join("\n")
+export const runOn = (
+  options: Options = {}
+): Effect.Effect<Report, ServeError, HttpClient.HttpClient | Scope.Scope> =>
+  Effect.gen(function*() {
+    const requests = options.requests ?? 240
+    const interval = Duration.toMillis(Duration.decode(options.interval ?? Duration.seconds(25)))
+    const sim = yield* Simulator.make(Simulator.SimulatorConfig.make({
+      ...scenario,
+      apiKeys: [DEMO_KEY],
+      ...(options.seed === undefined ? {} : { seed: options.seed })
+    }))
+    const apiKey = Redacted.make(DEMO_KEY)
+    // constant, valid options: a failure here would be a bug (a defect)
+    const gemini = yield* Effect.orDie(Gemini.make({ name: "gemini", baseUrl: sim.url, apiKey }))
+    const gateway = yield* Effect.orDie(OpenAICompatible.make({ name: "gateway", baseUrl: sim.url, apiKey }))
+    const breakers = yield* Effect.orDie(Effect.provide(CircuitBreaker.CircuitBreakers, CircuitBreaker.layer()))
+    const policy = yield* Effect.orDie(Effect.provide(RetryPolicy.RetryPolicy, RetryPolicy.layer()))
+    const client = yield* ResilientClient.make({
+      image: imageModels.map(({ model, price, route }) => ({ model, price, provider: route === "gemini" ? gemini : gateway }))
+    }).pipe(
+      Effect.provideService(CircuitBreaker.CircuitBreakers, breakers),
+      Effect.provideService(RetryPolicy.RetryPolicy, policy),
+      Effect.orDie
+    )
+
+    const start = yield* Clock.currentTimeMillis
+    const transitions: Array<CircuitBreaker.Transition & { readonly sinceStartMs: number }> = []
+    yield* Stream.runForEach(breakers.changes, (t) => {
+      transitions.push({ ...t, sinceStartMs: t.at - start })
+      return options.onTransition === undefined ? Effect.void : options.onTransition(t, t.at - start)
+    }).pipe(Effect.forkScoped)
+    yield* Effect.yieldNow()
+
+    const one = (index: number): Effect.Effect<RequestOutcome> =>
+      Effect.gen(function*() {
+        yield* Effect.sleep(Duration.millis(index * interval))
+        const arrived = yield* Clock.currentTimeMillis
+        const exit = yield* Effect.exit(client.generateImage({ prompt: `Poster ${index + 1}: a lighthouse at dusk, flat colours` }))
+        const latencyMs = (yield* Clock.currentTimeMillis) - arrived
+        const base = { index, arrivedAtMs: arrived - start, latencyMs }
+        if (Exit.isSuccess(exit)) {
+          const served: FallbackChain.Served<ImageResult> = exit.value
+          return { ...base, model: served.model, result: "ok", attempts: served.attempts, cost: served.cost }
+        }
+        const failure = Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error : undefined
+        return {
+          ...base,
+          model: undefined,
+          result: failure === undefined ? "defect" : "reason" in failure ? `${failure._tag}/${failure.reason}` : failure._tag,
+          attempts: failure !== undefined && "attempts" in failure ? failure.attempts : [],
+          cost: 0
+        }
+      })
+
+    const outcomes = yield* Effect.forEach(Array.from({ length: requests }, (_, i) => i), one, { concurrency: "unbounded" })
+    const simulatedMs = (yield* Clock.currentTimeMillis) - start
+    const state = yield* sim.snapshot
+    return summarize(outcomes, transitions, state, simulatedMs)
+  })
+
+const summarize = (
+  outcomes: ReadonlyArray<RequestOutcome>,
+  transitions: ReadonlyArray<CircuitBreaker.Transition & { readonly sinceStartMs: number }>,
+  state: Simulator.SimulatorState,
+  simulatedMs: number
+): Report => {
+  const failed: Record<string, number> = {}
+  const attemptFailures: Record<string, number> = {}
+  let upstreamCalls = 0
+  let retries = 0
+  let skippedOpen = 0
+  for (const o of outcomes) {
+    if (o.model === undefined) count(failed, o.result)
+    for (const a of o.attempts) {
+      if (a.outcome === "skipped") {
+        if (a.reason === "CircuitOpen") skippedOpen++
+        continue
+      }
+      upstreamCalls++
+      if (a.attempt > 1) retries++
+      if (a.outcome === "failure") count(attemptFailures, `${a.category ?? "?"}/${a.reason ?? "?"}`)
+    }
+  }
+  const served = outcomes.filter((o) => o.model !== undefined)
+  const outage = { model: PRIMARY, fromMs: OUTAGE_START_MINUTE * 60_000, toMs: (OUTAGE_START_MINUTE + OUTAGE_MINUTES) * 60_000 }
+  const timeline: Array<{ fromMs: number; served: Record<string, number>; failed: number }> = []
+  for (const o of outcomes) {
+    const slice = Math.floor(o.arrivedAtMs / SLICE_MS)
+    while (timeline.length <= slice) timeline.push({ fromMs: timeline.length * SLICE_MS, served: {}, failed: 0 })
+    if (o.model === undefined) timeline[slice]!.failed++
+    else count(timeline[slice]!.served, o.model)
+  }
+  const total = served.reduce((sum, o) => sum + o.cost, 0)
+  return {
+    requests: outcomes.length,
+    served: served.length,
+    failed,
+    fellBack: served.filter((o) => o.model !== PRIMARY).length,
+    upstreamCalls,
+    retries,
+    skippedOpen,
+    attemptFailures,
+    providerRequests: Object.fromEntries(state.models.map((m) => [m.id, m.requests + m.rejected])),
+    byModel: imageModels.map(({ model }, rank) => {
+      const mine = served.filter((o) => o.model === model)
+      return { model, rank, served: mine.length, latency: percentiles(mine.map((o) => o.latencyMs)) }
+    }),
+    latency: percentiles(served.map((o) => o.latencyMs)),
+    cost: { total, perServedImage: served.length === 0 ? 0 : total / served.length },
+    transitions,
+    outage,
+    backOnPrimaryAtMs: served.find((o) => o.model === PRIMARY && o.arrivedAtMs >= outage.toMs)?.arrivedAtMs,
+    timeline,
+    simulatedMs,
+    outcomes
+  }
 }
 
 /**
- * Count by category/reason (`"ok"` for successes) and whether every step
- * classified as expected.
+ * One expectation of the drill.
  *
  * @since 0.1.0
  */
-export const summarize = (outcomes: ReadonlyArray<StepOutcome>) => {
-  const byClass: Record<string, number> = {}
-  for (const o of outcomes) {
-    const key = o.failure === undefined ? o.actual : `${category(o.failure)}/${o.failure.reason}`
-    byClass[key] = (byClass[key] ?? 0) + 1
+export interface Check {
+  readonly name: string
+  readonly ok: boolean
+  readonly detail: string
+}
+
+/**
+ * What the drill must show: nothing lost to the outage, failover during it,
+ * the primary's breaker opening, and traffic back on the primary after it.
+ *
+ * @since 0.1.0
+ */
+export const checks = (report: Report): ReadonlyArray<Check> => {
+  const lost = (report.failed["AllModelsFailed"] ?? 0) + (report.failed["DeadlineExceeded"] ?? 0) + (report.failed["defect"] ?? 0)
+  const during = report.outcomes.filter((o) => o.arrivedAtMs >= report.outage.fromMs + 5 * 60_000 && o.arrivedAtMs < report.outage.toMs)
+  const duringFallback = during.filter((o) => o.model !== undefined && o.model !== PRIMARY).length
+  const opened = report.transitions.find((t) => t.model === PRIMARY && t.to === "open")
+  const lastPrimary = [...report.transitions].reverse().find((t) => t.model === PRIMARY)
+  return [
+    {
+      name: "nothing lost to the outage",
+      ok: lost === 0,
+      detail: `${report.served}/${report.requests} served; ${lost} failed for want of a model`
+    },
+    {
+      name: "failover while the primary is down",
+      ok: during.length > 0 && duringFallback >= 0.9 * during.length,
+      detail: `${duringFallback}/${during.length} requests from 5 minutes into the outage to its end served by a fallback`
+    },
+    {
+      name: "the primary's breaker opens",
+      ok: opened !== undefined,
+      detail: opened === undefined ? "it never opened" : `opened at ${clock(opened.sinceStartMs)} (${opened.reason})`
+    },
+    {
+      name: "traffic returns to the primary",
+      ok: report.backOnPrimaryAtMs !== undefined && lastPrimary?.to === "closed",
+      detail: report.backOnPrimaryAtMs === undefined
+        ? "the primary served nothing after the outage"
+        : `first served by the primary again at ${clock(report.backOnPrimaryAtMs)}, ${
+          Duration.format(Duration.seconds(Math.round((report.backOnPrimaryAtMs - report.outage.toMs) / 1000)))
+        } after the outage ended; its breaker is ${lastPrimary?.to ?? "closed"}`
+    }
+  ]
+}
+
+/**
+ * `+HH:MM:SS` of a simulated offset.
+ *
+ * @since 0.1.0
+ */
+export const clock = (ms: number): string => {
+  const s = Math.max(0, Math.round(ms / 1000))
+  const pad = (n: number) => String(n).padStart(2, "0")
+  return `+${pad(Math.floor(s / 3600))}:${pad(Math.floor((s % 3600) / 60))}:${pad(s % 60)}`
+}
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`
+
+/**
+ * The report as text.
+ *
+ * @since 0.1.0
+ */
+export const formatReport = (report: Report): string => {
+  const lines: Array<string> = []
+  const pct = (n: number) => report.requests === 0 ? "0 %" : `${((100 * n) / report.requests).toFixed(1)} %`
+  lines.push(`requests      ${report.requests}, served ${report.served} (${pct(report.served)}), by a fallback ${report.fellBack} (${pct(report.fellBack)})`)
+  const failed = Object.entries(report.failed)
+  if (failed.length > 0) lines.push(`failed        ${failed.map(([k, n]) => `${k} ×${n}`).join(", ")}`)
+  lines.push(
+    `upstream      ${report.upstreamCalls} calls (${(report.upstreamCalls / Math.max(1, report.requests)).toFixed(2)} per request), ${report.retries} retries, ${report.skippedOpen} skips of an open breaker`
+  )
+  lines.push(`failures seen ${Object.entries(report.attemptFailures).sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ×${n}`).join(", ") || "none"}`)
+  lines.push(`cost          $${report.cost.total.toFixed(2)} ($${report.cost.perServedImage.toFixed(3)} per image; failed calls are not billed)`)
+  lines.push(`latency       p50 ${seconds(report.latency.p50)}, p95 ${seconds(report.latency.p95)}, p99 ${seconds(report.latency.p99)}, max ${seconds(report.latency.max)}`)
+  lines.push("")
+  lines.push("served by (#, model, requests served, latency from arrival to image)")
+  for (const m of report.byModel) {
+    lines.push(
+      `  #${String(m.rank + 1)} ${m.model.padEnd(28)} ${String(m.served).padStart(4)}   ` +
+        (m.served === 0 ? "" : `p50 ${seconds(m.latency.p50)}, p95 ${seconds(m.latency.p95)}, p99 ${seconds(m.latency.p99)}`) +
+        `   (the simulator received ${report.providerRequests[m.model] ?? 0} requests)`
+    )
   }
-  return { steps: outcomes.length, asExpected: outcomes.filter((o) => o.actual === o.expected).length, byClass }
+  lines.push("")
+  lines.push(`breaker transitions (primary overloaded ${clock(report.outage.fromMs)} – ${clock(report.outage.toMs)})`)
+  for (const t of report.transitions) lines.push(`  ${clock(t.sinceStartMs)}  ${t.model}: ${t.from} → ${t.to} (${t.reason})`)
+  if (report.transitions.length === 0) lines.push("  none")
+  lines.push("")
+  lines.push(`timeline: requests by arrival time (10 simulated minutes a row) and the model that served them`)
+  lines.push(`  ${"from".padEnd(10)}${report.byModel.map((m) => `#${m.rank + 1}`.padStart(6)).join("")}${"failed".padStart(8)}`)
+  for (const slice of report.timeline) {
+    const down = slice.fromMs < report.outage.toMs && slice.fromMs + SLICE_MS > report.outage.fromMs ? "   ← primary overloaded" : ""
+    lines.push(
+      `  ${clock(slice.fromMs).padEnd(10)}${report.byModel.map((m) => String(slice.served[m.model] ?? 0).padStart(6)).join("")}${
+        String(slice.failed).padStart(8)
+      }${down}`
+    )
+  }
+  return lines.join("\n")
 }

@@ -12,7 +12,7 @@ import { cli } from "./Cli.js"
 cli(process.argv).pipe(
   Effect.catchTags({
     InputError: (e) => Console.error(`error: ${e.message}`).pipe(Effect.andThen(Effect.sync(() => { process.exitCode = 2 }))),
-    DemoMismatch: (e) => Console.error(`error: ${e.message}`).pipe(Effect.andThen(Effect.sync(() => { process.exitCode = 1 })))
+    CheckFailed: (e) => Console.error(`error: ${e.message}`).pipe(Effect.andThen(Effect.sync(() => { process.exitCode = 1 })))
   }),
   Effect.catchIf(ValidationError.isValidationError, () => Effect.sync(() => { process.exitCode = 2 })),
   Effect.provide(NodeContext.layer),

@@ -1,6 +1,6 @@
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Option } from "effect"
+import { Cause, Console, Effect, Exit, Option } from "effect"
 import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -138,5 +138,37 @@ describe("the CLI in-process", () => {
       expect(error._tag).toBe("InputError")
       expect(error instanceof InputError && error.message).toContain("cli-bad.json")
       expect(error instanceof InputError && error.message).toContain("models[0].kind")
+    }))
+
+  /** Run the CLI with a console that keeps what it prints. */
+  const captured = (...args: ReadonlyArray<string>) =>
+    Effect.gen(function*() {
+      const lines: Array<string> = []
+      const console = yield* Console.consoleWith(Effect.succeed)
+      const keep: Console.Console = { ...console, log: (...parts: ReadonlyArray<unknown>) => Effect.sync(() => { lines.push(parts.map(String).join(" ")) }) }
+      const exit = yield* Effect.exit(run(...args).pipe(Effect.withConsole(keep)))
+      return { exit, output: lines.join("\n") }
+    })
+
+  it.effect("demo --requests 0 is an InputError naming the flag; nothing runs", () =>
+    Effect.gen(function*() {
+      const { exit, output } = yield* captured("demo", "--requests", "0")
+      expect(Exit.isFailure(exit) && Cause.squash(exit.cause)).toMatchObject({ _tag: "InputError", message: expect.stringContaining("--requests") })
+      expect(output).toBe("")
+    }))
+
+  it.live("demo --json prints the report; a batch too short to see the primary come back fails its check (exit 1)", () =>
+    Effect.gen(function*() {
+      const { exit, output } = yield* captured("demo", "--json", "--requests", "60")
+      const report = JSON.parse(output)
+      expect(report.requests).toBe(60)
+      expect(report.checks.map((c: { name: string; ok: boolean }) => [c.name, c.ok])).toEqual([
+        ["nothing lost to the outage", true],
+        ["failover while the primary is down", true],
+        ["the primary's breaker opens", true],
+        ["traffic returns to the primary", false] // 60 arrivals 25 s apart end inside the outage
+      ])
+      expect(report.outcomes).toHaveLength(60)
+      expect(Exit.isFailure(exit) && Cause.squash(exit.cause)).toMatchObject({ _tag: "CheckFailed" })
     }))
 })
