@@ -118,7 +118,16 @@ export const RAW_BODY_LIMIT = 4096
  */
 export class HardFailure extends Schema.TaggedError<HardFailure>("effect-ai-resilience/HardFailure")(
   "HardFailure",
-  { reason: HardReason, ...FailureFields }
+  {
+    reason: HardReason,
+    ...FailureFields,
+    /** An asynchronous (video) task this failure is about: its id at the provider. */
+    taskId: Schema.optional(Schema.String),
+    /** The task's last status as the provider spelled it (`queued`, `processing`, `submitted`, …). */
+    taskStatus: Schema.optional(Schema.String),
+    /** The task's last reported progress, 0–100. */
+    taskProgress: Schema.optional(Schema.Number)
+  }
 ) {}
 
 /**
