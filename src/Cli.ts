@@ -10,13 +10,19 @@
  * @since 0.1.0
  */
 import { Command, Options } from "@effect/cli"
-import { FileSystem } from "@effect/platform"
+import { FileSystem, type HttpClient } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
-import { Console, Data, Duration, Effect, Option, Schema } from "effect"
+import { Console, Data, Duration, Effect, Layer, Option, Schema, type Scope } from "effect"
+import * as CircuitBreaker from "./CircuitBreaker.js"
+import * as ClientConfig from "./ClientConfig.js"
 import * as Demo from "./Demo.js"
-import type { GenerationFailure } from "./Failure.js"
+import type * as FallbackChain from "./FallbackChain.js"
+import { type BatchItem, failureJson, progress, runBatch } from "./internal/cli/batch.js"
+import * as ResilientClient from "./ResilientClient.js"
+import * as RetryPolicy from "./RetryPolicy.js"
 import { formatParseError } from "./internal/formatError.js"
 import * as Simulator from "./Simulator.js"
+import { Message } from "./TextGeneration.js"
 import * as Walkthrough from "./Walkthrough.js"
 
 /**
@@ -36,18 +42,6 @@ export class CheckFailed extends Data.TaggedError("CheckFailed")<{ readonly mess
 
 const json = Options.boolean("json").pipe(Options.withDescription("Print a machine-readable JSON report instead of text"))
 
-const failureJson = (failure: GenerationFailure) => ({
-  _tag: failure._tag,
-  reason: failure.reason,
-  provider: failure.provider,
-  model: failure.model,
-  status: failure.status,
-  message: failure.message,
-  param: failure.param,
-  code: failure.code,
-  requestId: failure.requestId,
-  retryAfterMs: failure.retryAfter === undefined ? undefined : Duration.toMillis(failure.retryAfter)
-})
 
 const requests = Options.integer("requests").pipe(
   Options.withDescription("Image requests in the batch (1–100000)"),
@@ -123,6 +117,107 @@ const walkthrough = Command.make("walkthrough", { json }, ({ json }) =>
     }
   })
 ).pipe(Command.withDescription("Classify one request of each kind (hard, soft, silent failures and successes) through the real adapters"))
+
+/**
+ * Some requests of a `text` / `image` / `video` run failed: exits with code 1
+ * (the report says which and why).
+ *
+ * @since 0.1.0
+ */
+export class RequestsFailed extends Data.TaggedError("RequestsFailed")<{ readonly message: string }> {}
+
+const clientConfig = Options.file("config", { exists: "yes" }).pipe(
+  Options.withDescription("Client configuration (JSON): models in priority order per operation, key variables, prices, policy options")
+)
+const promptText = Options.text("prompt").pipe(Options.withDescription("The prompt"))
+const count = Options.integer("count").pipe(Options.withDescription("How many requests to send (a batch)"), Options.withDefault(1))
+const concurrency = Options.integer("concurrency").pipe(Options.withDescription("How many requests at once"), Options.withDefault(4))
+
+const checkBatchFlags = (flags: { readonly count: number; readonly concurrency: number }): Effect.Effect<void, InputError> =>
+  !Number.isSafeInteger(flags.count) || flags.count < 1 || flags.count > 100_000
+    ? Effect.fail(new InputError({ message: `--count: must be an integer from 1 to 100000, got ${flags.count}` }))
+    : !Number.isSafeInteger(flags.concurrency) || flags.concurrency < 1 || flags.concurrency > 1_000
+    ? Effect.fail(new InputError({ message: `--concurrency: must be an integer from 1 to 1000, got ${flags.concurrency}` }))
+    : Effect.void
+
+/**
+ * The resilient client described by a config file, with its policies. Every
+ * problem with the file (including a key variable that is not set) is an
+ * {@link InputError} naming the field; nothing is sent.
+ *
+ * @since 0.1.0
+ */
+export const clientFromFile = (
+  path: string
+): Effect.Effect<ResilientClient.ResilientClientService, InputError, FileSystem.FileSystem | HttpClient.HttpClient | Scope.Scope> =>
+  Effect.gen(function*() {
+    const toInput = (e: { readonly message: string }) => new InputError({ message: e.message })
+    const file = yield* ClientConfig.load(path).pipe(Effect.mapError(toInput))
+    const routes = yield* ClientConfig.build(file, path).pipe(Effect.mapError(toInput))
+    const policies = Layer.mergeAll(RetryPolicy.layer(ClientConfig.retryOptions(file)), CircuitBreaker.layer(ClientConfig.breakerOptions(file)))
+    const context = yield* Layer.build(policies).pipe(
+      Effect.mapError((e) => new InputError({ message: `${path}: ${e._tag === "InvalidRetryOptions" ? "retry" : "breaker"}.${e.message}` }))
+    )
+    return yield* ResilientClient.make(routes).pipe(
+      Effect.provide(context),
+      Effect.mapError((e) => new InputError({ message: `${path}: ${e._tag === "InvalidLoadControlOptions" ? "load" : "cacheTtl"}: ${e.message}` }))
+    )
+  })
+
+const batchReport = (items: ReadonlyArray<BatchItem>) => {
+  const served = items.filter((i) => i.ok)
+  const durations = served.map((i) => i.durationMs).sort((a, b) => a - b)
+  const at = (p: number) => durations.length === 0 ? 0 : durations[Math.min(durations.length - 1, Math.ceil(p * durations.length) - 1)]!
+  return {
+    requests: items.length,
+    served: served.length,
+    fellBack: served.filter((i) => i.fellBack === true).length,
+    failed: items.length - served.length,
+    cost: items.reduce((sum, i) => sum + i.cost, 0),
+    latencyMs: { p50: at(0.5), p95: at(0.95), p99: at(0.99) }
+  }
+}
+
+const runAndReport = <A>(
+  flags: { readonly json: boolean; readonly count: number; readonly concurrency: number },
+  call: (index: number) => Effect.Effect<FallbackChain.Served<A>, ResilientClient.ResilientFailure>,
+  describeValue: (served: FallbackChain.Served<A>) => string
+) =>
+  Effect.gen(function*() {
+    const bar = progress(flags.count, {
+      tty: !flags.json && process.stderr.isTTY === true,
+      write: (text) => flags.json || process.stderr.isTTY === true ? process.stderr.write(text) : process.stdout.write(text)
+    })
+    const items = yield* runBatch(flags.count, flags.concurrency, call, describeValue, bar)
+    const report = batchReport(items)
+    if (flags.json) {
+      yield* Console.log(JSON.stringify({ ...report, items }, null, 2))
+    } else {
+      if (flags.count === 1) {
+        const item = items[0]!
+        for (const a of item.attempts) {
+          yield* Console.log(`  ${a.model} #${a.attempt}: ${a.outcome}${a.reason === undefined ? "" : ` ${a.category ?? ""}/${a.reason}`}${a.status === undefined ? "" : ` HTTP ${a.status}`} (${(a.durationMs / 1000).toFixed(1)} s)`)
+        }
+      }
+      yield* Console.log(
+        `${report.requests} request(s): ${report.served} served (${report.fellBack} by a fallback), ${report.failed} failed; cost $${report.cost.toFixed(3)}; ` +
+          `latency p50 ${(report.latencyMs.p50 / 1000).toFixed(1)} s, p95 ${(report.latencyMs.p95 / 1000).toFixed(1)} s`
+      )
+    }
+    if (report.failed > 0) return yield* new RequestsFailed({ message: `${report.failed} of ${report.requests} request(s) failed` })
+  })
+
+const text = Command.make("text", { config: clientConfig, prompt: promptText, count, concurrency, json }, (flags) =>
+  Effect.gen(function*() {
+    yield* checkBatchFlags(flags)
+    const client = yield* clientFromFile(flags.config)
+    yield* runAndReport(
+      flags,
+      () => client.generateText({ messages: [Message.make({ role: "user", content: flags.prompt })] }),
+      (served) => served.value.content === null ? `tool calls: ${served.value.toolCalls.map((c) => c.name).join(", ")}` : JSON.stringify(served.value.content.slice(0, 200))
+    )
+  }).pipe(Effect.scoped, Effect.provide(NodeHttpClient.layerUndici))
+).pipe(Command.withDescription("Generate text along the config's text models (retries, breakers, fallback); --count for a batch"))
 
 const configFile = Options.file("config", { exists: "yes" }).pipe(
   Options.withDescription("Simulator configuration (JSON); default: the built-in SPEC §4 scenario"),
@@ -215,7 +310,7 @@ const root = Command.make("effect-ai-resilience").pipe(
   Command.withDescription(
     "Resilience for AI generation APIs.\n\nExit codes: 0 ok; 1 failure (or the demo / walkthrough did not see what it checks for); 2 bad input (config file, flags)."
   ),
-  Command.withSubcommands([demo, walkthrough, simulate])
+  Command.withSubcommands([demo, walkthrough, text, simulate])
 )
 
 /**

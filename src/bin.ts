@@ -12,6 +12,7 @@ import { cli } from "./Cli.js"
 cli(process.argv).pipe(
   Effect.catchTags({
     InputError: (e) => Console.error(`error: ${e.message}`).pipe(Effect.andThen(Effect.sync(() => { process.exitCode = 2 }))),
+    RequestsFailed: (e) => Console.error(`error: ${e.message}`).pipe(Effect.andThen(Effect.sync(() => { process.exitCode = 1 }))),
     CheckFailed: (e) => Console.error(`error: ${e.message}`).pipe(Effect.andThen(Effect.sync(() => { process.exitCode = 1 })))
   }),
   Effect.catchIf(ValidationError.isValidationError, () => Effect.sync(() => { process.exitCode = 2 })),

@@ -1,11 +1,13 @@
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Console, Effect, Exit, Option } from "effect"
+import { Cause, ConfigProvider, Console, Effect, Exit, Layer, Option } from "effect"
 import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { cli, InputError, loadSimulatorConfig, resolveSimulatorConfig, type SimulateFlags } from "../src/Cli.js"
 import * as Simulator from "../src/Simulator.js"
+import { settle } from "./support/clock.js"
+import { HttpLive, KEY, startSimulator } from "./support/simulator.js"
 
 const file = (name: string, content: string) => {
   const path = join(mkdtempSync(join(tmpdir(), "ear-cli-")), name)
@@ -170,5 +172,47 @@ describe("the CLI in-process", () => {
       ])
       expect(report.outcomes).toHaveLength(60)
       expect(Exit.isFailure(exit) && Cause.squash(exit.cause)).toMatchObject({ _tag: "CheckFailed" })
+    }))
+
+  it.scoped("text --config: fails over along the file's list over real HTTP and reports every attempt as JSON", () =>
+    Effect.gen(function*() {
+      const { sim } = yield* startSimulator()
+      yield* sim.setOverride("gemini-2.5-flash", "overloaded")
+      const config = file("models.json", JSON.stringify({
+        text: [
+          { model: "gemini-2.5-flash", provider: "gemini", baseUrl: sim.url, apiKeyEnv: "SIM_KEY", price: 0.001 },
+          { model: "gpt-4.1-mini", provider: "openai-compatible", baseUrl: `${sim.url}/v1`, apiKeyEnv: "SIM_KEY", price: 0.002 }
+        ],
+        retry: { maxAttempts: 2, base: "10 millis" }
+      }))
+      const { exit, output } = yield* settle(
+        captured("text", "--config", config, "--prompt", "Hello [sim:ok]", "--json").pipe(
+          Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["SIM_KEY", KEY]])))
+        ),
+        "10 millis"
+      )
+      expect(Exit.isSuccess(exit)).toBe(true)
+      const report = JSON.parse(output)
+      expect([report.requests, report.served, report.fellBack, report.cost]).toEqual([1, 1, 1, 0.002])
+      expect(report.items[0].attempts.map((a: { model: string; outcome: string; reason?: string; status?: number }) => [a.model, a.outcome, a.reason, a.status])).toEqual([
+        ["gemini-2.5-flash", "failure", "Overloaded", 503],
+        ["gemini-2.5-flash", "failure", "Overloaded", 503],
+        ["gpt-4.1-mini", "success", undefined, undefined]
+      ])
+      expect(output).not.toContain(KEY)
+    }).pipe(Effect.provide(Layer.merge(HttpLive, NodeContext.layer))))
+
+  it.effect("text --config with a key variable that is not set: InputError naming the field, nothing sent", () =>
+    Effect.gen(function*() {
+      const config = file("models.json", JSON.stringify({
+        text: [{ model: "gpt-4.1-mini", provider: "openai-compatible", baseUrl: "http://127.0.0.1:9/v1", apiKeyEnv: "NO_SUCH_KEY_VAR" }]
+      }))
+      const { exit } = yield* captured("text", "--config", config, "--prompt", "hi").pipe(
+        Effect.withConfigProvider(ConfigProvider.fromMap(new Map()))
+      )
+      expect(Exit.isFailure(exit) && Cause.squash(exit.cause)).toMatchObject({
+        _tag: "InputError",
+        message: expect.stringContaining("text[0].apiKeyEnv: environment variable NO_SUCH_KEY_VAR is not set")
+      })
     }))
 })
