@@ -67,6 +67,11 @@ export interface Served<A> {
   readonly rank: number
   /** True when a model other than the primary served. */
   readonly fellBack: boolean
+  /**
+   * True when no model served and the value is the caller's stand-in (see
+   * {@link orDegrade}); `model` is then `"degraded"` and `rank` is -1.
+   */
+  readonly degraded: boolean
   readonly attempts: ReadonlyArray<AttemptRecord>
   /** Sum of the priced successes (0 when nothing is priced). */
   readonly cost: number
@@ -266,6 +271,7 @@ export const run = <A, E extends GenerationFailure, R>(
           model: entry.model,
           rank,
           fellBack: rank > 0,
+          degraded: false,
           attempts,
           cost: attempts.reduce((sum, a) => sum + (a.cost ?? 0), 0)
         } satisfies Served<A>
@@ -301,3 +307,37 @@ export const run = <A, E extends GenerationFailure, R>(
       )
     )
   })
+
+/**
+ * Graceful degradation (SPEC §8): when every model of the chain failed
+ * ({@link AllModelsFailed}), serve the caller's stand-in instead — e.g. a
+ * placeholder image — marked `degraded: true` with the attempt log kept.
+ * Other failures (a `BadRequest`, a missed deadline) still surface.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { FallbackChain } from "effect-ai-resilience"
+ *
+ * declare const chain: Effect.Effect<FallbackChain.Served<string>, FallbackChain.AllModelsFailed>
+ * const withPlaceholder = chain.pipe(FallbackChain.orDegrade(() => Effect.succeed("placeholder.png")))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const orDegrade = <A, E2 = never, R2 = never>(standIn: (failure: AllModelsFailed) => Effect.Effect<A, E2, R2>) =>
+<E, R>(self: Effect.Effect<Served<A>, E, R>): Effect.Effect<Served<A>, Exclude<E, AllModelsFailed> | E2, R | R2> =>
+  Effect.catchIf(
+    self,
+    (error): error is Extract<E, AllModelsFailed> => error instanceof AllModelsFailed,
+    (failure) =>
+      Effect.map(standIn(failure), (value): Served<A> => ({
+        value,
+        model: "degraded",
+        rank: -1,
+        fellBack: true,
+        degraded: true,
+        attempts: failure.attempts,
+        cost: failure.attempts.reduce((sum, a) => sum + (a.cost ?? 0), 0)
+      }))
+  ) as Effect.Effect<Served<A>, Exclude<E, AllModelsFailed> | E2, R | R2>

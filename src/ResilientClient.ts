@@ -51,6 +51,16 @@ export interface ResilientClientConfig {
   readonly cacheTtl?: Duration.DurationInput
   /** Load control for each model (each model gets its own gate). */
   readonly load?: LoadControl.LoadControlOptions
+  /**
+   * Graceful degradation (SPEC §8): a stand-in result per operation for when
+   * every model is down (`AllModelsFailed`), e.g. a placeholder image. The
+   * result is marked `degraded: true` and keeps the attempt log; stand-ins
+   * are never cached.
+   */
+  readonly degradeTo?: {
+    readonly text?: (input: TextInput, failure: FallbackChain.AllModelsFailed) => Effect.Effect<TextResult>
+    readonly image?: (input: ImageInput, failure: FallbackChain.AllModelsFailed) => Effect.Effect<ImageResult>
+  }
 }
 
 /** A text request without its model: the chain picks the model. @since 0.1.0 */
@@ -130,7 +140,8 @@ export const make = (
       operation: "text" | "image" | "video",
       list: ReadonlyArray<ModelRoute> | undefined,
       build: (input: Input, model: string) => Req,
-      call: (provider: ProviderService, request: Req) => Effect.Effect<A, GenerationFailure>
+      call: (provider: ProviderService, request: Req) => Effect.Effect<A, GenerationFailure>,
+      degrade?: (input: Input, failure: FallbackChain.AllModelsFailed) => Effect.Effect<A>
     ) =>
     (input: Input, options?: FallbackChain.FallbackOptions): Effect.Effect<FallbackChain.Served<A>, ResilientFailure> => {
       const models = (list ?? []).map((route) => ({
@@ -142,15 +153,16 @@ export const make = (
         Effect.provideService(RetryPolicy.RetryPolicy, policy),
         Effect.provideService(CircuitBreaker.CircuitBreakers, breakers)
       )
-      return cache.get(RequestCache.keyOf(operation, { input, options }), run)
+      const shared = cache.get(RequestCache.keyOf(operation, { input, options }), run)
+      return degrade === undefined ? shared : shared.pipe(FallbackChain.orDegrade((failure) => degrade(input, failure)))
     }
 
     const videoOwners = new Map<string, ProviderService>()
     for (const route of config.video ?? []) videoOwners.set(route.model, route.provider)
 
     return {
-      generateText: chain("text", config.text, (input: TextInput, model) => TextRequest.make({ ...input, model }), (p, r) => p.generateText(r)),
-      generateImage: chain("image", config.image, (input: ImageInput, model) => ImageRequest.make({ ...input, model }), (p, r) => p.generateImage(r)),
+      generateText: chain("text", config.text, (input: TextInput, model) => TextRequest.make({ ...input, model }), (p, r) => p.generateText(r), config.degradeTo?.text),
+      generateImage: chain("image", config.image, (input: ImageInput, model) => ImageRequest.make({ ...input, model }), (p, r) => p.generateImage(r), config.degradeTo?.image),
       submitVideo: chain("video", config.video, (input: VideoInput, model) => VideoRequest.make({ ...input, model }), (p, r) => p.submitVideo(r)),
       pollVideo: (task) => {
         const provider = videoOwners.get(task.model)

@@ -105,6 +105,26 @@ describe("FallbackChain", () => {
       ])
     }))
 
+  it.effect("graceful degradation: when every model is down the stand-in is served, marked degraded, with the attempt log", () =>
+    Effect.gen(function*() {
+      const primary = yield* scriptedModel("primary", ["Overloaded"])
+      const backup = yield* scriptedModel("backup", ["ServerError"])
+      const served = yield* settle(
+        FallbackChain.run([primary, backup], { retry: { maxAttempts: 1 } }).pipe(FallbackChain.orDegrade(() => Effect.succeed("placeholder.png")))
+      )
+      expect([served.value, served.degraded, served.model, served.rank]).toEqual(["placeholder.png", true, "degraded", -1])
+      expect(served.attempts.map((a) => [a.model, a.reason])).toEqual([["primary", "Overloaded"], ["backup", "ServerError"]])
+    }).pipe(Effect.provide(Policies)))
+
+  it.effect("graceful degradation does not hide a request the provider refused (400)", () =>
+    Effect.gen(function*() {
+      const primary = yield* scriptedModel("primary", ["BadRequest"])
+      const failure = yield* Effect.flip(settle(
+        FallbackChain.run([primary]).pipe(FallbackChain.orDegrade(() => Effect.succeed("placeholder.png")))
+      ))
+      expect(failure._tag === "HardFailure" && failure.reason).toBe("BadRequest")
+    }).pipe(Effect.provide(Policies)))
+
   it.effect("a 400 is neither retried nor fallen over", () =>
     Effect.gen(function*() {
       const primary = yield* scriptedModel("primary", ["BadRequest"])

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import * as CircuitBreaker from "../src/CircuitBreaker.js"
+import { GeneratedImage, ImageResult } from "../src/ImageGeneration.js"
 import * as ResilientClient from "../src/ResilientClient.js"
 import * as RetryPolicy from "../src/RetryPolicy.js"
 import { settle } from "./support/clock.js"
@@ -57,4 +58,27 @@ describe("ResilientClient", () => {
       const failure = yield* Effect.flip(client.generateText({ messages: [{ role: "user", content: "hi" } as never] }))
       expect(failure._tag).toBe("AllModelsFailed")
     }).pipe(Effect.provide(Policies)))
+
+  it.scoped("every image model down: the configured placeholder is served, marked degraded, and never cached", () =>
+    Effect.gen(function*() {
+      const { gemini, openai, sim } = yield* startSimulator()
+      yield* sim.setOverride("gemini-2.5-flash-image", "overloaded")
+      yield* sim.setOverride("gpt-image-1.5", "serverError")
+      const placeholder = ImageResult.make({ provider: "placeholder", model: "placeholder", images: [GeneratedImage.make({ url: "https://cdn.example/placeholder.png" })] })
+      const client = yield* ResilientClient.make({
+        image: [
+          { model: "gemini-2.5-flash-image", provider: gemini },
+          { model: "gpt-image-1.5", provider: openai }
+        ],
+        degradeTo: { image: () => Effect.succeed(placeholder) },
+        cacheTtl: "1 hour"
+      })
+      const served = yield* settle(client.generateImage({ prompt: "a lighthouse", outputFormat: "png" }))
+      expect([served.degraded, served.model, served.value]).toEqual([true, "degraded", placeholder])
+      expect(new Set(served.attempts.map((a) => a.model))).toEqual(new Set(["gemini-2.5-flash-image", "gpt-image-1.5"]))
+      // the models come back: the next identical request is really served (the stand-in was not cached)
+      yield* sim.setOverride("gpt-image-1.5", undefined)
+      const again = yield* settle(client.generateImage({ prompt: "a lighthouse", outputFormat: "png" }))
+      expect([again.degraded, again.model]).toEqual([false, "gpt-image-1.5"])
+    }).pipe(Effect.provide(Layer.merge(Policies, HttpLive))))
 })
