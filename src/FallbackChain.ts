@@ -15,7 +15,7 @@
  *
  * @since 0.1.0
  */
-import { Clock, Duration, Effect, Ref, Schema } from "effect"
+import { Clock, Data, Duration, Effect, Ref, Schema } from "effect"
 import * as CircuitBreaker from "./CircuitBreaker.js"
 import { category, type GenerationFailure, HardFailure, isFallbackEligible, isGenerationFailure } from "./Failure.js"
 import * as RetryPolicy from "./RetryPolicy.js"
@@ -120,16 +120,31 @@ export interface FallbackOptions {
   readonly deadline?: Duration.DurationInput
   /** Per-call retry options for every model of the chain. */
   readonly retry?: RetryPolicy.RetryOptions
+  /**
+   * Hears every line of the attempt log as it is written (model status,
+   * metrics). Its own failures are not the call's: it cannot fail.
+   */
+  readonly onAttempt?: (record: AttemptRecord) => Effect.Effect<void>
+  /**
+   * Whether `model` takes this call (a failback ramp lets a growing share of
+   * calls through to a model that has just recovered). A model not admitted is
+   * skipped without a call (`reason: "Ramp"`) — unless it is the last model
+   * left, which is always tried.
+   */
+  readonly admit?: (model: string) => Effect.Effect<boolean>
 }
 
 /** @since 0.1.0 */
 export const DEFAULT_ATTEMPT_TIMEOUT: Duration.Duration = Duration.seconds(120)
 
+/** A model skipped because its failback ramp did not admit this call (internal: never escapes `run`). */
+class NotAdmitted extends Data.TaggedError("NotAdmitted")<{ readonly model: string }> {}
+
 /** What makes a chain step give up on a model and move to the next. */
-type Eligible = GenerationFailure | CircuitBreaker.CircuitOpen
+type Eligible = GenerationFailure | CircuitBreaker.CircuitOpen | NotAdmitted
 
 const eligible = (options: FallbackOptions) => (error: unknown): boolean =>
-  error instanceof CircuitBreaker.CircuitOpen ||
+  error instanceof CircuitBreaker.CircuitOpen || error instanceof NotAdmitted ||
   (isGenerationFailure(error) && isFallbackEligible(error, { contentFiltered: options.contentFiltered === true }))
 
 const recordOf = (
@@ -182,7 +197,10 @@ export const run = <A, E extends GenerationFailure, R>(
     const breakers = yield* CircuitBreaker.CircuitBreakers
     const policy = yield* RetryPolicy.RetryPolicy
     const log = yield* Ref.make<ReadonlyArray<AttemptRecord>>([])
-    const append = (record: AttemptRecord) => Ref.update(log, (all) => [...all, record])
+    const append = (record: AttemptRecord) =>
+      Ref.update(log, (all) => [...all, record]).pipe(
+        Effect.zipRight(options.onAttempt === undefined ? Effect.void : options.onAttempt(record))
+      )
     const started = yield* Clock.currentTimeMillis
     const deadline = options.deadline === undefined ? undefined : Duration.decode(options.deadline)
     const attemptTimeout = options.attemptTimeout === undefined ? DEFAULT_ATTEMPT_TIMEOUT : Duration.decode(options.attemptTimeout)
@@ -201,6 +219,10 @@ export const run = <A, E extends GenerationFailure, R>(
             deadline: deadline!,
             attempts: yield* Ref.get(log)
           })
+        }
+        if (options.admit !== undefined && rank < models.length - 1 && !(yield* options.admit(entry.model))) {
+          yield* append(AttemptRecord.make({ model: entry.model, attempt: 0, outcome: "skipped", reason: "Ramp", durationMs: 0 }))
+          return yield* new NotAdmitted({ model: entry.model })
         }
         if ((yield* breaker.state) === "open") {
           const snapshot = yield* breaker.snapshot

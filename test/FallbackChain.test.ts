@@ -125,6 +125,29 @@ describe("FallbackChain", () => {
       expect(failure._tag === "HardFailure" && failure.reason).toBe("BadRequest")
     }).pipe(Effect.provide(Policies)))
 
+  it.effect("onAttempt hears every line of the attempt log as it is written", () =>
+    Effect.gen(function*() {
+      const primary = yield* scriptedModel("primary", ["Overloaded", "ok"])
+      const heard: Array<string> = []
+      const served = yield* settle(FallbackChain.run([primary], {
+        onAttempt: (r) => Effect.sync(() => { heard.push(`${r.model}#${r.attempt} ${r.outcome}${r.reason === undefined ? "" : ` ${r.reason}`}`) })
+      }))
+      expect(heard).toEqual(["primary#1 failure Overloaded", "primary#2 success"])
+      expect(served.attempts).toHaveLength(2)
+    }).pipe(Effect.provide(Policies)))
+
+  it.effect("a model its ramp does not admit is skipped without a call; the last model is always tried", () =>
+    Effect.gen(function*() {
+      const primary = yield* scriptedModel("primary", ["ok"])
+      const backup = yield* scriptedModel("backup", ["ok"])
+      const served = yield* settle(FallbackChain.run([primary, backup], { admit: (m) => Effect.succeed(m !== "primary") }))
+      expect(served.model).toBe("backup")
+      expect(yield* primary.calls).toBe(0)
+      expect(served.attempts[0]).toMatchObject({ model: "primary", outcome: "skipped", reason: "Ramp" })
+      const only = yield* settle(FallbackChain.run([primary], { admit: () => Effect.succeed(false) }))
+      expect(only.model).toBe("primary")
+    }).pipe(Effect.provide(Policies)))
+
   it.effect("a 400 is neither retried nor fallen over", () =>
     Effect.gen(function*() {
       const primary = yield* scriptedModel("primary", ["BadRequest"])
