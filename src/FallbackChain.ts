@@ -18,6 +18,7 @@
 import { Clock, Data, Duration, Effect, Ref, Schema } from "effect"
 import * as CircuitBreaker from "./CircuitBreaker.js"
 import { category, type GenerationFailure, HardFailure, isFallbackEligible, isGenerationFailure } from "./Failure.js"
+import * as Observability from "./Observability.js"
 import * as RetryPolicy from "./RetryPolicy.js"
 
 /**
@@ -120,6 +121,8 @@ export interface FallbackOptions {
   readonly deadline?: Duration.DurationInput
   /** Per-call retry options for every model of the chain. */
   readonly retry?: RetryPolicy.RetryOptions
+  /** What the chain does (`"text"`, `"image"`, `"video"`), for metrics, spans and logs. */
+  readonly operation?: string
   /**
    * Hears every line of the attempt log as it is written (model status,
    * metrics). Its own failures are not the call's: it cannot fail.
@@ -197,8 +200,11 @@ export const run = <A, E extends GenerationFailure, R>(
     const breakers = yield* CircuitBreaker.CircuitBreakers
     const policy = yield* RetryPolicy.RetryPolicy
     const log = yield* Ref.make<ReadonlyArray<AttemptRecord>>([])
-    const append = (record: AttemptRecord) =>
+    const context = options.operation === undefined ? {} : { operation: options.operation }
+    // every line of the log also goes to the metrics and (failures) the structured logs
+    const append = (record: AttemptRecord, failure?: GenerationFailure) =>
       Ref.update(log, (all) => [...all, record]).pipe(
+        Effect.zipRight(Observability.recordAttempt(record, failure === undefined ? context : { ...context, failure, provider: failure.provider })),
         Effect.zipRight(options.onAttempt === undefined ? Effect.void : options.onAttempt(record))
       )
     const started = yield* Clock.currentTimeMillis
@@ -255,8 +261,9 @@ export const run = <A, E extends GenerationFailure, R>(
                 })
             }),
             Effect.tapError((failure) =>
-              Effect.flatMap(Clock.currentTimeMillis, (t1) => append(recordOf(entry.model, attempt, failure, t1 - t0)))
-            )
+              Effect.flatMap(Clock.currentTimeMillis, (t1) => append(recordOf(entry.model, attempt, failure, t1 - t0), failure))
+            ),
+            Observability.attemptSpan({ model: entry.model, attempt, ...context })
           )
           const t1 = yield* Clock.currentTimeMillis
           yield* append(AttemptRecord.make({

@@ -17,6 +17,7 @@ import * as FallbackChain from "./FallbackChain.js"
 import { type GenerationFailure, HardFailure } from "./Failure.js"
 import { ImageRequest, type ImageResult } from "./ImageGeneration.js"
 import * as LoadControl from "./LoadControl.js"
+import * as Observability from "./Observability.js"
 import type { ProviderService } from "./Provider.js"
 import * as RequestCache from "./RequestCache.js"
 import * as RetryPolicy from "./RetryPolicy.js"
@@ -149,12 +150,14 @@ export const make = (
         ...(route.price === undefined ? {} : { price: route.price }),
         call: () => gate(route.model).run(call(route.provider, build(input, route.model)))
       }))
-      const run = FallbackChain.run(models, { ...config.fallback, ...options }).pipe(
+      const run = FallbackChain.run(models, { operation, ...config.fallback, ...options }).pipe(
         Effect.provideService(RetryPolicy.RetryPolicy, policy),
         Effect.provideService(CircuitBreaker.CircuitBreakers, breakers)
       )
       const shared = cache.get(RequestCache.keyOf(operation, { input, options }), run)
-      return degrade === undefined ? shared : shared.pipe(FallbackChain.orDegrade((failure) => degrade(input, failure)))
+      const served = degrade === undefined ? shared : shared.pipe(FallbackChain.orDegrade((failure) => degrade(input, failure)))
+      // per caller: a request span, served/failed counters and a log line for fallbacks
+      return served.pipe(Observability.observeRequest({ operation }))
     }
 
     const videoOwners = new Map<string, ProviderService>()
@@ -194,11 +197,12 @@ export const layer = (
 
 /**
  * The default policies (retry with budget, circuit breakers) with the README's
- * defaults, to provide to {@link layer}.
+ * defaults, to provide to {@link layer}; breaker transitions are counted in
+ * the metrics and logged (`Observability.trackBreakers`).
  *
  * @since 0.1.0
  */
 export const policiesLayer: Layer.Layer<
   RetryPolicy.RetryPolicy | CircuitBreaker.CircuitBreakers,
   RetryPolicy.InvalidRetryOptions | CircuitBreaker.InvalidCircuitBreakerOptions
-> = Layer.mergeAll(RetryPolicy.layer(), CircuitBreaker.layer())
+> = Layer.mergeAll(RetryPolicy.layer(), Observability.trackBreakersLayer.pipe(Layer.provideMerge(CircuitBreaker.layer())))

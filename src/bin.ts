@@ -6,7 +6,7 @@
  */
 import { ValidationError } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
-import { Console, Effect } from "effect"
+import { Console, Effect, Logger, LogLevel } from "effect"
 import { cli } from "./Cli.js"
 
 cli(process.argv).pipe(
@@ -16,6 +16,10 @@ cli(process.argv).pipe(
     CheckFailed: (e) => Console.error(`error: ${e.message}`).pipe(Effect.andThen(Effect.sync(() => { process.exitCode = 1 })))
   }),
   Effect.catchIf(ValidationError.isValidationError, () => Effect.sync(() => { process.exitCode = 2 })),
+  // Structured logs (every failed attempt, breaker transitions) go to stderr, and only errors by
+  // default: the commands print their own reports; `--log-level warning` shows the rest.
+  Logger.withMinimumLogLevel(LogLevel.Error),
+  Effect.provide(Logger.replace(Logger.defaultLogger, Logger.prettyLogger({ stderr: true }))),
   Effect.provide(NodeContext.layer),
   NodeRuntime.runMain({ disableErrorReporting: false })
 )

@@ -46,6 +46,10 @@ export * as ResilientClient from "./ResilientClient.js"
 export * as RequestCache from "./RequestCache.js"
 /** Requests-per-minute limit, bulkhead, observable queue, off-peak gate. @since 0.1.0 */
 export * as LoadControl from "./LoadControl.js"
+/** Metrics, spans and structured logs of attempts, breakers and requests. @since 0.1.0 */
+export * as Observability from "./Observability.js"
+/** The JSON configuration file of the client and the CLI. @since 0.1.0 */
+export * as ClientConfig from "./ClientConfig.js"
 /** The outage drill (the README's main job) and its report. @since 0.1.0 */
 export * as Demo from "./Demo.js"
 /** One request of each kind of outcome, classified (the walkthrough). @since 0.1.0 */
