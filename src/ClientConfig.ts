@@ -27,6 +27,7 @@ import { Config, Duration, Effect, Option, ParseResult, Redacted, Schema } from 
 import * as CircuitBreaker from "./CircuitBreaker.js"
 import * as Gemini from "./Gemini.js"
 import { formatParseError } from "./internal/formatError.js"
+import * as ModelCapabilities from "./ModelCapabilities.js"
 import * as OpenAICompatible from "./OpenAICompatible.js"
 import type { ProviderService } from "./Provider.js"
 import type * as ResilientClient from "./ResilientClient.js"
@@ -96,7 +97,9 @@ export class ModelEntry extends Schema.Class<ModelEntry>("effect-ai-resilience/C
     /** Price of one successful call (per image for image models). */
     price: Schema.optional(Schema.Number.pipe(Schema.nonNegative(), Schema.finite())),
     /** Time-out of one HTTP exchange (default 180 s, SPEC §8). */
-    timeout: Schema.optional(DurationText)
+    timeout: Schema.optional(DurationText),
+    /** What an image model accepts (n per call, response_format / output_format); see `ModelCapabilities`. */
+    capabilities: Schema.optional(ModelCapabilities.ModelCapabilities)
   }).pipe(Schema.filter((entry) =>
     entry.provider === "openai-compatible" && entry.baseUrl === undefined
       ? { path: ["baseUrl"], message: "is required for provider \"openai-compatible\"" }
@@ -264,7 +267,12 @@ export const build = (
         )
         providers.set(id, provider)
       }
-      routes[list].push({ model: entry.model, provider, ...(entry.price === undefined ? {} : { price: entry.price }) })
+      routes[list].push({
+        model: entry.model,
+        provider,
+        ...(entry.price === undefined ? {} : { price: entry.price }),
+        ...(entry.capabilities === undefined ? {} : { capabilities: entry.capabilities })
+      })
     }
     return {
       text: routes.text,

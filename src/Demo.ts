@@ -30,7 +30,7 @@ import { Clock, Duration, Effect, Exit, Random, Redacted, Schema, type Scope, St
 import * as CircuitBreaker from "./CircuitBreaker.js"
 import * as FallbackChain from "./FallbackChain.js"
 import * as Gemini from "./Gemini.js"
-import type { ImageResult } from "./ImageGeneration.js"
+import type { ImageDeliveryResult } from "./ImageDelivery.js"
 import * as OpenAICompatible from "./OpenAICompatible.js"
 import * as ResilientClient from "./ResilientClient.js"
 import * as RetryPolicy from "./RetryPolicy.js"
@@ -262,7 +262,7 @@ export const runOn = (
         const latencyMs = (yield* Clock.currentTimeMillis) - arrived
         const base = { index, arrivedAtMs: arrived - start, latencyMs }
         if (Exit.isSuccess(exit)) {
-          const served: FallbackChain.Served<ImageResult> = exit.value
+          const served: FallbackChain.Served<ImageDeliveryResult> = exit.value
           return { ...base, model: served.model, result: "ok", attempts: served.attempts, cost: served.cost }
         }
         const failure = Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error : undefined

@@ -32,8 +32,11 @@ export interface ChainModel<Call> {
   /** What to call for this model (usually a bound provider operation). */
   readonly call: Call
   /** Price of one successful call (e.g. per image), for the cost report. Failures cost nothing (SPEC §1: a 503 is not billed). */
-  readonly price?: number
+  readonly price?: number | ((value: ValueOf<Call>) => number)
 }
+
+/** What a call produces. @since 0.1.0 */
+export type ValueOf<Call> = Call extends (...args: ReadonlyArray<never>) => Effect.Effect<infer A, infer _E, infer _R> ? A : never
 
 /**
  * One line of the attempt log.
@@ -271,7 +274,7 @@ export const run = <A, E extends GenerationFailure, R>(
             attempt,
             outcome: "success",
             durationMs: t1 - t0,
-            ...(entry.price === undefined ? {} : { cost: entry.price })
+            ...(entry.price === undefined ? {} : { cost: typeof entry.price === "number" ? entry.price : entry.price(result) })
           }))
           return result
         })

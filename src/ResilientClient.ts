@@ -11,12 +11,15 @@
  *
  * @since 0.1.0
  */
+import type { HttpClient } from "@effect/platform"
 import { Context, Duration, Effect, Layer, type Scope } from "effect"
 import * as CircuitBreaker from "./CircuitBreaker.js"
 import * as FallbackChain from "./FallbackChain.js"
 import { type GenerationFailure, HardFailure } from "./Failure.js"
-import { ImageRequest, type ImageResult } from "./ImageGeneration.js"
+import * as ImageDelivery from "./ImageDelivery.js"
+import { ImageRequest } from "./ImageGeneration.js"
 import * as LoadControl from "./LoadControl.js"
+import type * as ModelCapabilities from "./ModelCapabilities.js"
 import * as Observability from "./Observability.js"
 import type { ProviderService } from "./Provider.js"
 import * as RequestCache from "./RequestCache.js"
@@ -32,8 +35,14 @@ import { VideoRequest, type VideoTask } from "./VideoGeneration.js"
 export interface ModelRoute {
   readonly model: string
   readonly provider: ProviderService
-  /** Price of one successful call, for cost reports. */
+  /** Price of one successful call (per image for image models), for cost reports. */
   readonly price?: number
+  /**
+   * What an image model accepts (`n` per call, `response_format` /
+   * `output_format`): the request is planned for it by `ImageDelivery` (split,
+   * formats). Without it the request is sent as given.
+   */
+  readonly capabilities?: ModelCapabilities.ModelCapabilities
 }
 
 /**
@@ -52,6 +61,8 @@ export interface ResilientClientConfig {
   readonly cacheTtl?: Duration.DurationInput
   /** Load control for each model (each model gets its own gate). */
   readonly load?: LoadControl.LoadControlOptions
+  /** How images are split, downloaded and bounded (`ImageDelivery` options). */
+  readonly imageDelivery?: ImageDelivery.ImageDeliveryOptions
   /**
    * Graceful degradation (SPEC §8): a stand-in result per operation for when
    * every model is down (`AllModelsFailed`), e.g. a placeholder image. The
@@ -60,7 +71,7 @@ export interface ResilientClientConfig {
    */
   readonly degradeTo?: {
     readonly text?: (input: TextInput, failure: FallbackChain.AllModelsFailed) => Effect.Effect<TextResult>
-    readonly image?: (input: ImageInput, failure: FallbackChain.AllModelsFailed) => Effect.Effect<ImageResult>
+    readonly image?: (input: ImageInput, failure: FallbackChain.AllModelsFailed) => Effect.Effect<ImageDelivery.ImageDeliveryResult>
   }
 }
 
@@ -85,7 +96,15 @@ export type ResilientFailure = GenerationFailure | FallbackChain.AllModelsFailed
  */
 export interface ResilientClientService {
   readonly generateText: (input: TextInput, options?: FallbackChain.FallbackOptions) => Effect.Effect<FallbackChain.Served<TextResult>, ResilientFailure>
-  readonly generateImage: (input: ImageInput, options?: FallbackChain.FallbackOptions) => Effect.Effect<FallbackChain.Served<ImageResult>, ResilientFailure>
+  /**
+   * Images along the image chain, planned for each model's capabilities and
+   * downloaded at once (URLs expire, SPEC §9): every image comes with its
+   * bytes; cost is the price per image × images.
+   */
+  readonly generateImage: (
+    input: ImageInput,
+    options?: FallbackChain.FallbackOptions
+  ) => Effect.Effect<FallbackChain.Served<ImageDelivery.ImageDeliveryResult>, ResilientFailure>
   /** Submit along the video chain; the task stays with the model that accepted it. */
   readonly submitVideo: (input: VideoInput, options?: FallbackChain.FallbackOptions) => Effect.Effect<FallbackChain.Served<VideoTask>, ResilientFailure>
   /** Look at a task on the provider of the model that accepted it. */
@@ -123,10 +142,11 @@ export const make = (
   config: ResilientClientConfig
 ): Effect.Effect<
   ResilientClientService,
-  LoadControl.InvalidLoadControlOptions | RequestCache.InvalidRequestCacheOptions,
-  RetryPolicy.RetryPolicy | CircuitBreaker.CircuitBreakers | Scope.Scope
+  LoadControl.InvalidLoadControlOptions | RequestCache.InvalidRequestCacheOptions | ImageDelivery.InvalidImageDeliveryOptions,
+  RetryPolicy.RetryPolicy | CircuitBreaker.CircuitBreakers | HttpClient.HttpClient | Scope.Scope
 > =>
   Effect.gen(function*() {
+    const delivery = yield* ImageDelivery.make(config.imageDelivery)
     const policy = yield* RetryPolicy.RetryPolicy
     const breakers = yield* CircuitBreaker.CircuitBreakers
     const cache = yield* RequestCache.make({ ttl: config.cacheTtl ?? Duration.zero })
@@ -141,14 +161,15 @@ export const make = (
       operation: "text" | "image" | "video",
       list: ReadonlyArray<ModelRoute> | undefined,
       build: (input: Input, model: string) => Req,
-      call: (provider: ProviderService, request: Req) => Effect.Effect<A, GenerationFailure>,
-      degrade?: (input: Input, failure: FallbackChain.AllModelsFailed) => Effect.Effect<A>
+      call: (route: ModelRoute, request: Req) => Effect.Effect<A, GenerationFailure>,
+      degrade?: (input: Input, failure: FallbackChain.AllModelsFailed) => Effect.Effect<A>,
+      priceOf: (route: ModelRoute, price: number) => number | ((value: A) => number) = (_, price) => price
     ) =>
     (input: Input, options?: FallbackChain.FallbackOptions): Effect.Effect<FallbackChain.Served<A>, ResilientFailure> => {
       const models = (list ?? []).map((route) => ({
         model: route.model,
-        ...(route.price === undefined ? {} : { price: route.price }),
-        call: () => gate(route.model).run(call(route.provider, build(input, route.model)))
+        ...(route.price === undefined ? {} : { price: priceOf(route, route.price) }),
+        call: () => gate(route.model).run(call(route, build(input, route.model)))
       }))
       const run = FallbackChain.run(models, { operation, ...config.fallback, ...options }).pipe(
         Effect.provideService(RetryPolicy.RetryPolicy, policy),
@@ -164,9 +185,23 @@ export const make = (
     for (const route of config.video ?? []) videoOwners.set(route.model, route.provider)
 
     return {
-      generateText: chain("text", config.text, (input: TextInput, model) => TextRequest.make({ ...input, model }), (p, r) => p.generateText(r), config.degradeTo?.text),
-      generateImage: chain("image", config.image, (input: ImageInput, model) => ImageRequest.make({ ...input, model }), (p, r) => p.generateImage(r), config.degradeTo?.image),
-      submitVideo: chain("video", config.video, (input: VideoInput, model) => VideoRequest.make({ ...input, model }), (p, r) => p.submitVideo(r)),
+      generateText: chain("text", config.text, (input: TextInput, model) => TextRequest.make({ ...input, model }), (route, r) => route.provider.generateText(r), config.degradeTo?.text),
+      generateImage: chain(
+        "image",
+        config.image,
+        (input: ImageInput, model) => ImageRequest.make({ ...input, model }),
+        (route, request) => {
+          const pricing = route.price === undefined ? {} : { pricePerImage: route.price }
+          const delivered = route.capabilities === undefined
+            ? Effect.flatMap(route.provider.generateImage(request), (result) => delivery.deliver(result, pricing))
+            : delivery.generate(route.provider, request, route.capabilities)
+          return Effect.catchTag(delivered, "ImageDeliveryFailure", (e) => Effect.fail(ImageDelivery.toGenerationFailure(e)))
+        },
+        config.degradeTo?.image,
+        // the delivery prices every image it returns
+        () => (result) => result.cost
+      ),
+      submitVideo: chain("video", config.video, (input: VideoInput, model) => VideoRequest.make({ ...input, model }), (route, r) => route.provider.submitVideo(r)),
       pollVideo: (task) => {
         const provider = videoOwners.get(task.model)
         return provider === undefined
@@ -191,8 +226,8 @@ export const layer = (
   config: ResilientClientConfig
 ): Layer.Layer<
   ResilientClient,
-  LoadControl.InvalidLoadControlOptions | RequestCache.InvalidRequestCacheOptions,
-  RetryPolicy.RetryPolicy | CircuitBreaker.CircuitBreakers
+  LoadControl.InvalidLoadControlOptions | RequestCache.InvalidRequestCacheOptions | ImageDelivery.InvalidImageDeliveryOptions,
+  RetryPolicy.RetryPolicy | CircuitBreaker.CircuitBreakers | HttpClient.HttpClient
 > => Layer.scoped(ResilientClient, make(config))
 
 /**

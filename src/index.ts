@@ -46,6 +46,10 @@ export * as ResilientClient from "./ResilientClient.js"
 export * as RequestCache from "./RequestCache.js"
 /** Requests-per-minute limit, bulkhead, observable queue, off-peak gate. @since 0.1.0 */
 export * as LoadControl from "./LoadControl.js"
+/** What an image model accepts: n per call, response/output formats, price. @since 0.1.0 */
+export * as ModelCapabilities from "./ModelCapabilities.js"
+/** Images planned for a model's capabilities (split n, formats) and downloaded at once. @since 0.1.0 */
+export * as ImageDelivery from "./ImageDelivery.js"
 /** Metrics, spans and structured logs of attempts, breakers and requests. @since 0.1.0 */
 export * as Observability from "./Observability.js"
 /** The JSON configuration file of the client and the CLI. @since 0.1.0 */

@@ -47,6 +47,8 @@ describe("ClientConfig", () => {
       expect(message).toMatch(/image\[2\]\.price: Expected a non-negative number/)
       expect(message).toContain(`fallback.deadline: Expected a duration such as "30 seconds"`)
       expect(message).toMatch(/retyr: .*is unexpected/)
+      const caps = yield* errorOf({ image: [{ ...gemini, capabilities: { maxImagesPerCall: 0 } }] })
+      expect(caps).toContain("image[0].capabilities.maxImagesPerCall:")
     }))
 
   it.effect("an empty model list and negative durations are refused", () =>

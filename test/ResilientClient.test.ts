@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import * as CircuitBreaker from "../src/CircuitBreaker.js"
-import { GeneratedImage, ImageResult } from "../src/ImageGeneration.js"
+import * as ImageDelivery from "../src/ImageDelivery.js"
 import * as ResilientClient from "../src/ResilientClient.js"
 import * as RetryPolicy from "../src/RetryPolicy.js"
 import { settle } from "./support/clock.js"
@@ -57,14 +57,22 @@ describe("ResilientClient", () => {
       const client = yield* ResilientClient.make({})
       const failure = yield* Effect.flip(client.generateText({ messages: [{ role: "user", content: "hi" } as never] }))
       expect(failure._tag).toBe("AllModelsFailed")
-    }).pipe(Effect.provide(Policies)))
+    }).pipe(Effect.provide(Layer.merge(Policies, HttpLive))))
 
   it.scoped("every image model down: the configured placeholder is served, marked degraded, and never cached", () =>
     Effect.gen(function*() {
       const { gemini, openai, sim } = yield* startSimulator()
       yield* sim.setOverride("gemini-2.5-flash-image", "overloaded")
       yield* sim.setOverride("gpt-image-1.5", "serverError")
-      const placeholder = ImageResult.make({ provider: "placeholder", model: "placeholder", images: [GeneratedImage.make({ url: "https://cdn.example/placeholder.png" })] })
+      const placeholder = ImageDelivery.ImageDeliveryResult.make({
+        provider: "placeholder",
+        model: "placeholder",
+        requested: 1,
+        images: [ImageDelivery.DeliveredImage.make({ index: 0, bytes: new Uint8Array([0x89, 0x50, 0x4e, 0x47]), mimeType: "image/png", source: "b64_json" })],
+        calls: 0,
+        cost: 0,
+        requestIds: []
+      })
       const client = yield* ResilientClient.make({
         image: [
           { model: "gemini-2.5-flash-image", provider: gemini },
