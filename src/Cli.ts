@@ -10,12 +10,13 @@
  * @since 0.1.0
  */
 import { Command, Options } from "@effect/cli"
-import { FileSystem, type HttpClient } from "@effect/platform"
+import { FileSystem, type HttpClient, type Path } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
 import { Console, Data, Duration, Effect, Layer, Option, Schema, type Scope } from "effect"
 import * as CircuitBreaker from "./CircuitBreaker.js"
 import * as ClientConfig from "./ClientConfig.js"
 import * as Demo from "./Demo.js"
+import * as ImageDelivery from "./ImageDelivery.js"
 import type * as FallbackChain from "./FallbackChain.js"
 import { type BatchItem, failureJson, progress, runBatch } from "./internal/cli/batch.js"
 import * as ResilientClient from "./ResilientClient.js"
@@ -180,7 +181,7 @@ const batchReport = (items: ReadonlyArray<BatchItem>) => {
 
 const runAndReport = <A>(
   flags: { readonly json: boolean; readonly count: number; readonly concurrency: number },
-  call: (index: number) => Effect.Effect<FallbackChain.Served<A>, ResilientClient.ResilientFailure>,
+  call: (index: number) => Effect.Effect<FallbackChain.Served<A>, ResilientClient.ResilientFailure | ImageDelivery.ImageSaveFailed>,
   describeValue: (served: FallbackChain.Served<A>) => string
 ) =>
   Effect.gen(function*() {
@@ -218,6 +219,42 @@ const text = Command.make("text", { config: clientConfig, prompt: promptText, co
     )
   }).pipe(Effect.scoped, Effect.provide(NodeHttpClient.layerUndici))
 ).pipe(Command.withDescription("Generate text along the config's text models (retries, breakers, fallback); --count for a batch"))
+
+const imageCount = Options.integer("images").pipe(Options.withDescription("Images per request (split into single calls for models that take one)"), Options.withDefault(1))
+const outDir = Options.directory("out").pipe(Options.withDescription("Write each image to this directory (request-<i>-<n>.<ext>)"), Options.optional)
+
+const image = Command.make("image", { config: clientConfig, prompt: promptText, n: imageCount, out: outDir, count, concurrency, json }, (flags) =>
+  Effect.gen(function*() {
+    yield* checkBatchFlags(flags)
+    if (!Number.isSafeInteger(flags.n) || flags.n < 1 || flags.n > 10) {
+      return yield* new InputError({ message: `--images: must be an integer from 1 to 10, got ${flags.n}` })
+    }
+    const client = yield* clientFromFile(flags.config)
+    const files = yield* Effect.context<FileSystem.FileSystem | Path.Path>()
+    const saved = new Map<number, ReadonlyArray<string>>()
+    yield* runAndReport(
+      flags,
+      (index) =>
+        client.generateImage({ prompt: flags.prompt, ...(flags.n === 1 ? {} : { n: flags.n }) }).pipe(
+          Effect.tap((served) =>
+            Option.match(flags.out, {
+              onNone: () => Effect.void,
+              onSome: (dir) =>
+                ImageDelivery.saveTo(dir, { prefix: `request-${index + 1}` })(served.value).pipe(
+                  Effect.map((written) => saved.set(index, written.map((f) => f.path))),
+                  Effect.provide(files)
+                )
+            })
+          )
+        ),
+      (served) =>
+        served.value.images.map((i) => `${i.mimeType} ${i.bytes.byteLength} bytes${i.source === "url" ? " (downloaded)" : ""}`).join(", ") +
+        (served.value.images[0]?.revisedPrompt === undefined ? "" : `; revised prompt: ${JSON.stringify(served.value.images[0].revisedPrompt.slice(0, 60))}`)
+    ).pipe(Effect.ensuring(
+      Effect.suspend(() => saved.size === 0 || flags.json ? Effect.void : Console.log(`saved: ${[...saved.values()].flat().join(", ")}`))
+    ))
+  }).pipe(Effect.scoped, Effect.provide(NodeHttpClient.layerUndici))
+).pipe(Command.withDescription("Generate images along the config's image models; URL outputs are downloaded at once; --out DIR saves them"))
 
 const configFile = Options.file("config", { exists: "yes" }).pipe(
   Options.withDescription("Simulator configuration (JSON); default: the built-in SPEC §4 scenario"),
@@ -310,7 +347,7 @@ const root = Command.make("effect-ai-resilience").pipe(
   Command.withDescription(
     "Resilience for AI generation APIs.\n\nExit codes: 0 ok; 1 failure (or the demo / walkthrough did not see what it checks for); 2 bad input (config file, flags)."
   ),
-  Command.withSubcommands([demo, walkthrough, text, simulate])
+  Command.withSubcommands([demo, walkthrough, text, image, simulate])
 )
 
 /**

@@ -12,14 +12,14 @@
  * @since 0.1.0
  */
 import type { HttpClient } from "@effect/platform"
-import { Context, Duration, Effect, Layer, type Scope } from "effect"
+import { Context, Duration, Effect, Layer, Option, type Scope } from "effect"
 import * as CircuitBreaker from "./CircuitBreaker.js"
 import * as FallbackChain from "./FallbackChain.js"
 import { type GenerationFailure, HardFailure } from "./Failure.js"
 import * as ImageDelivery from "./ImageDelivery.js"
 import { ImageRequest } from "./ImageGeneration.js"
 import * as LoadControl from "./LoadControl.js"
-import type * as ModelCapabilities from "./ModelCapabilities.js"
+import * as ModelCapabilities from "./ModelCapabilities.js"
 import * as Observability from "./Observability.js"
 import type { ProviderService } from "./Provider.js"
 import * as RequestCache from "./RequestCache.js"
@@ -163,12 +163,12 @@ export const make = (
       build: (input: Input, model: string) => Req,
       call: (route: ModelRoute, request: Req) => Effect.Effect<A, GenerationFailure>,
       degrade?: (input: Input, failure: FallbackChain.AllModelsFailed) => Effect.Effect<A>,
-      priceOf: (route: ModelRoute, price: number) => number | ((value: A) => number) = (_, price) => price
+      priceOf: (route: ModelRoute) => number | ((value: A) => number) | undefined = (route) => route.price
     ) =>
     (input: Input, options?: FallbackChain.FallbackOptions): Effect.Effect<FallbackChain.Served<A>, ResilientFailure> => {
       const models = (list ?? []).map((route) => ({
         model: route.model,
-        ...(route.price === undefined ? {} : { price: priceOf(route, route.price) }),
+        ...Option.match(Option.fromNullable(priceOf(route)), { onNone: () => ({}), onSome: (price) => ({ price }) }),
         call: () => gate(route.model).run(call(route, build(input, route.model)))
       }))
       const run = FallbackChain.run(models, { operation, ...config.fallback, ...options }).pipe(
@@ -191,15 +191,16 @@ export const make = (
         config.image,
         (input: ImageInput, model) => ImageRequest.make({ ...input, model }),
         (route, request) => {
-          const pricing = route.price === undefined ? {} : { pricePerImage: route.price }
+          // the route's price wins over the capabilities' own
+          const pricePerImage = route.price ?? route.capabilities?.pricePerImage
           const delivered = route.capabilities === undefined
-            ? Effect.flatMap(route.provider.generateImage(request), (result) => delivery.deliver(result, pricing))
-            : delivery.generate(route.provider, request, route.capabilities)
+            ? Effect.flatMap(route.provider.generateImage(request), (result) => delivery.deliver(result, pricePerImage === undefined ? {} : { pricePerImage }))
+            : delivery.generate(route.provider, request, ModelCapabilities.ModelCapabilities.make({ ...route.capabilities, ...(pricePerImage === undefined ? {} : { pricePerImage }) }))
           return Effect.catchTag(delivered, "ImageDeliveryFailure", (e) => Effect.fail(ImageDelivery.toGenerationFailure(e)))
         },
         config.degradeTo?.image,
         // the delivery prices every image it returns
-        () => (result) => result.cost
+        () => (result: ImageDelivery.ImageDeliveryResult) => result.cost
       ),
       submitVideo: chain("video", config.video, (input: VideoInput, model) => VideoRequest.make({ ...input, model }), (route, r) => route.provider.submitVideo(r)),
       pollVideo: (task) => {

@@ -1,7 +1,7 @@
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, ConfigProvider, Console, Effect, Exit, Layer, Option } from "effect"
-import { mkdtempSync, writeFileSync } from "node:fs"
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { cli, InputError, loadSimulatorConfig, resolveSimulatorConfig, type SimulateFlags } from "../src/Cli.js"
@@ -215,4 +215,29 @@ describe("the CLI in-process", () => {
         message: expect.stringContaining("text[0].apiKeyEnv: environment variable NO_SUCH_KEY_VAR is not set")
       })
     }))
+
+  it.scoped("image --config --images 2 --out DIR: split for a one-image model, URL outputs downloaded and saved, cost per image", () =>
+    Effect.gen(function*() {
+      const { sim } = yield* startSimulator()
+      const out = mkdtempSync(join(tmpdir(), "ear-images-"))
+      const config = file("models.json", JSON.stringify({
+        image: [{
+          model: "flux-2-pro", provider: "openai-compatible", baseUrl: `${sim.url}/v1`, apiKeyEnv: "SIM_KEY", price: 0.03,
+          capabilities: { maxImagesPerCall: 1, defaultOutput: "url" }
+        }]
+      }))
+      const { exit, output } = yield* settle(
+        captured("image", "--config", config, "--prompt", "A kite [sim:ok]", "--images", "2", "--out", out, "--json").pipe(
+          Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["SIM_KEY", KEY]])))
+        ),
+        "10 millis"
+      )
+      expect(Exit.isSuccess(exit) ? "ok" : Cause.pretty(exit.cause)).toBe("ok")
+      const report = JSON.parse(output)
+      expect([report.served, report.cost]).toEqual([1, 0.06])
+      expect((yield* sim.snapshot).models.find((m) => m.id === "flux-2-pro")!.requests).toBe(2) // n=2 split into two calls
+      const saved = readdirSync(out).sort()
+      expect(saved).toEqual(["request-1-1.png", "request-1-2.png"])
+      expect(readFileSync(join(out, saved[0]!)).subarray(1, 4).toString()).toBe("PNG")
+    }).pipe(Effect.provide(Layer.merge(HttpLive, NodeContext.layer))))
 })

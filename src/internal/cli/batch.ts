@@ -38,10 +38,13 @@ export const failureJson = (failure: GenerationFailure): Record<string, unknown>
   retryAfterMs: failure.retryAfter === undefined ? undefined : Duration.toMillis(failure.retryAfter)
 })
 
-const resilientFailureJson = (failure: ResilientFailure): Record<string, unknown> =>
+/** What a batch call can fail with: a resilient-client failure or another tagged error with a message. */
+type BatchFailure = ResilientFailure | { readonly _tag: string; readonly message: string }
+
+const resilientFailureJson = (failure: BatchFailure): Record<string, unknown> =>
   isGenerationFailure(failure) ? failureJson(failure) : { _tag: failure._tag, message: failure.message }
 
-const describe = (failure: ResilientFailure): string =>
+const describe = (failure: BatchFailure): string =>
   isGenerationFailure(failure)
     ? `${failure._tag}(${failure.reason})${failure.status === undefined ? "" : ` HTTP ${failure.status}`}${failure.param === undefined ? "" : ` param=${failure.param}`} — ${failure.message.slice(0, 160)}`
     : `${failure._tag} — ${failure.message.slice(0, 200)}`
@@ -76,7 +79,7 @@ export const progress = (total: number, options: { readonly tty: boolean; readon
 export const runBatch = <A>(
   count: number,
   concurrency: number,
-  call: (index: number) => Effect.Effect<Served<A>, ResilientFailure>,
+  call: (index: number) => Effect.Effect<Served<A>, BatchFailure>,
   describeValue: (served: Served<A>) => string,
   bar: Progress
 ): Effect.Effect<ReadonlyArray<BatchItem>> =>
@@ -115,7 +118,7 @@ export const runBatch = <A>(
                 durationMs,
                 cost: 0,
                 summary: describe(error),
-                attempts: "attempts" in error ? error.attempts : [],
+                attempts: "attempts" in error && Array.isArray(error.attempts) ? error.attempts as ReadonlyArray<AttemptRecord> : [],
                 failure: resilientFailureJson(error)
               }
             failed++
