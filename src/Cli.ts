@@ -12,7 +12,7 @@
 import { Command, Options } from "@effect/cli"
 import { FileSystem, type HttpClient, type Path } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
-import { Console, Data, Duration, Effect, Layer, Option, Schema, type Scope } from "effect"
+import { Clock, Console, Data, Duration, Effect, Layer, Option, Schema, type Scope } from "effect"
 import * as CircuitBreaker from "./CircuitBreaker.js"
 import * as ClientConfig from "./ClientConfig.js"
 import * as Demo from "./Demo.js"
@@ -256,6 +256,69 @@ const image = Command.make("image", { config: clientConfig, prompt: promptText, 
   }).pipe(Effect.scoped, Effect.provide(NodeHttpClient.layerUndici))
 ).pipe(Command.withDescription("Generate images along the config's image models; URL outputs are downloaded at once; --out DIR saves them"))
 
+const videoSeconds = Options.integer("seconds").pipe(Options.withDescription("Length of the video in seconds"), Options.optional)
+const videoOut = Options.file("out").pipe(Options.withDescription("Write the video to this file"), Options.optional)
+
+const video = Command.make("video", { config: clientConfig, prompt: promptText, seconds: videoSeconds, out: videoOut, json }, (flags) =>
+  Effect.gen(function*() {
+    const client = yield* clientFromFile(flags.config)
+    const fs = yield* FileSystem.FileSystem
+    const log = (line: string) => (flags.json ? Effect.sync(() => process.stderr.write(`${line}\n`)) : Console.log(line))
+    const t0 = yield* Clock.currentTimeMillis
+    const since = Effect.map(Clock.currentTimeMillis, (now) => `${((now - t0) / 1000).toFixed(0).padStart(4)} s`)
+    const exit = yield* Effect.exit(client.generateVideo(
+      { prompt: flags.prompt, ...Option.match(flags.seconds, { onNone: () => ({}), onSome: (seconds) => ({ seconds }) }) },
+      {
+        onProgress: (event) =>
+          Effect.flatMap(since, (at) =>
+            log(
+              event._tag === "Submitted"
+                ? `${at}  ${event.model}: submitted, task ${event.taskId}`
+                : event._tag === "Status"
+                ? `${at}  ${event.model}: ${event.rawStatus}${event.progress === undefined ? "" : ` ${event.progress}%`}`
+                : event._tag === "FellOver"
+                ? `${at}  ${event.from}: giving up (${event.reason}: ${event.message.slice(0, 120)}); trying the next model`
+                : `${at}  ${event.model}: downloaded ${event.bytes} bytes`
+            ))
+      }
+    ))
+    if (exit._tag === "Failure") {
+      const error = exit.cause._tag === "Fail" ? exit.cause.error : undefined
+      if (flags.json) {
+        yield* Console.log(JSON.stringify({
+          ok: false,
+          failure: error === undefined ? String(exit.cause) : error._tag === "VideoJobFailed"
+            ? { _tag: error._tag, message: error.message, attempts: error.attempts.map((a) => ({ ...a, failure: a.failure === undefined ? undefined : failureJson(a.failure) })) }
+            : failureJson(error)
+        }, null, 2))
+      }
+      return yield* new RequestsFailed({ message: error === undefined ? "the video job was interrupted" : error.message })
+    }
+    const job = exit.value
+    if (Option.isSome(flags.out) && job.video !== undefined) {
+      yield* fs.writeFile(flags.out.value, job.video.bytes).pipe(
+        Effect.mapError((e) => new InputError({ message: `--out: cannot write ${flags.out.pipe(Option.getOrElse(() => ""))}: ${e.message}` }))
+      )
+    }
+    if (flags.json) {
+      yield* Console.log(JSON.stringify({
+        ok: true,
+        model: job.model,
+        fellBack: job.fellBack,
+        cost: job.cost,
+        task: { id: job.task.id, status: job.task.status, rawStatus: job.task.rawStatus },
+        video: job.video === undefined ? undefined : { bytes: job.video.bytes.byteLength, mimeType: job.video.mimeType },
+        attempts: job.attempts.map((a) => ({ ...a, failure: a.failure === undefined ? undefined : failureJson(a.failure) }))
+      }, null, 2))
+    } else {
+      yield* Console.log(
+        `served by ${job.model}${job.fellBack ? " (fallback)" : ""}: ${job.video === undefined ? "no download" : `${job.video.mimeType}, ${job.video.bytes.byteLength} bytes`}` +
+          `${Option.isSome(flags.out) ? ` → ${flags.out.value}` : ""}; cost $${job.cost.toFixed(2)}`
+      )
+    }
+  }).pipe(Effect.scoped, Effect.provide(NodeHttpClient.layerUndici))
+).pipe(Command.withDescription("Generate a video along the config's video models: submit, poll, fall over, download at once"))
+
 const configFile = Options.file("config", { exists: "yes" }).pipe(
   Options.withDescription("Simulator configuration (JSON); default: the built-in SPEC §4 scenario"),
   Options.optional
@@ -347,7 +410,7 @@ const root = Command.make("effect-ai-resilience").pipe(
   Command.withDescription(
     "Resilience for AI generation APIs.\n\nExit codes: 0 ok; 1 failure (or the demo / walkthrough did not see what it checks for); 2 bad input (config file, flags)."
   ),
-  Command.withSubcommands([demo, walkthrough, text, image, simulate])
+  Command.withSubcommands([demo, walkthrough, text, image, video, simulate])
 )
 
 /**

@@ -15,7 +15,7 @@ import { Config, type Duration, Effect, Layer, Option, type Redacted } from "eff
 import { HardFailure, SoftFailure } from "./Failure.js"
 import { GeneratedImage, type ImageRequest, ImageResult } from "./ImageGeneration.js"
 import { contextFor, decodeBase64, resolve, type ResolvedOptions, sniffImageType } from "./internal/adapter.js"
-import { type CallContext, decodeJson, hardFailure, joinUrl, omitUndefined, send, sendJson } from "./internal/http.js"
+import { type CallContext, decodeJson, hardFailure, joinUrl, omitUndefined, send, sendForBytes, sendJson } from "./internal/http.js"
 import * as Wire from "./internal/wire/openai.js"
 import * as Provider from "./Provider.js"
 import { type TextRequest, TextResult, ToolCall } from "./TextGeneration.js"
@@ -361,7 +361,32 @@ export const make = (options: Options): Effect.Effect<Provider.ProviderService, 
       )
     }
 
-    return Provider.make({ name: resolved.name, generateText, generateImage, submitVideo, pollVideo })
+    const downloadVideo = (task: VideoTask): Effect.Effect<Provider.DownloadedVideo, HardFailure> => {
+      const ctx = contextFor(resolved, task.model)
+      if (task.status !== "succeeded" || task.videoUrl === undefined) {
+        return Effect.fail(hardFailure(ctx, "BadRequest", `video task ${task.id} has nothing to download: its status is ${task.rawStatus}`, {
+          code: "video_not_ready"
+        }))
+      }
+      const url = task.videoUrl
+      // The key goes only to the provider's own content endpoint (`/v1/videos/{id}/content`),
+      // never to a file host or CDN, whose URLs expire instead.
+      const own = url.startsWith(joinUrl(resolved.baseUrl, "/v1/videos/"))
+      const request = own
+        ? HttpClientRequest.get(url).pipe(HttpClientRequest.setHeaders(resolved.headers), HttpClientRequest.bearerToken(resolved.apiKey))
+        : HttpClientRequest.get(url)
+      return sendForBytes(client, request, ctx).pipe(
+        Effect.map(({ bytes, headers }) => ({ bytes, mimeType: (headers["content-type"] ?? "video/mp4").split(";")[0]!.trim() })),
+        Effect.mapError((failure) =>
+          !own && (failure.status === 403 || failure.status === 404 || failure.status === 410)
+            ? new HardFailure({ ...failure, reason: "NotFound", code: "url_expired", message: `the video of task ${task.id} is gone from its URL (HTTP ${failure.status}: expired?): ${failure.message}` })
+            : failure
+        ),
+        Effect.withSpan("OpenAICompatible.downloadVideo", { attributes: { provider: resolved.name, model: task.model, task: task.id } })
+      )
+    }
+
+    return Provider.make({ name: resolved.name, generateText, generateImage, submitVideo, pollVideo, downloadVideo })
   })
 
 /**

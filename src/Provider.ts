@@ -31,6 +31,23 @@ export interface ProviderService {
   readonly submitVideo: (request: VideoRequest) => Effect.Effect<VideoTask, HardFailure>
   /** Look at a video task once (no waiting; polling policy is the caller's). */
   readonly pollVideo: (task: { readonly id: string; readonly model: string }) => Effect.Effect<VideoTask, HardFailure>
+  /**
+   * Download a finished task's video (its URL expires: do it at once). The
+   * key is sent only when the URL is the provider's own endpoint. Adapters
+   * without video leave it out.
+   */
+  readonly downloadVideo?: (task: VideoTask) => Effect.Effect<DownloadedVideo, HardFailure>
+}
+
+/**
+ * The bytes of a finished video.
+ *
+ * @since 0.1.0
+ */
+export interface DownloadedVideo {
+  readonly bytes: Uint8Array
+  /** As the server declared it (`video/mp4`). */
+  readonly mimeType: string
 }
 
 /**

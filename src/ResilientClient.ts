@@ -26,6 +26,7 @@ import * as RequestCache from "./RequestCache.js"
 import * as RetryPolicy from "./RetryPolicy.js"
 import { TextRequest, type TextResult } from "./TextGeneration.js"
 import { VideoRequest, type VideoTask } from "./VideoGeneration.js"
+import * as VideoPoller from "./VideoPoller.js"
 
 /**
  * One model of a priority list and the provider that serves it.
@@ -107,6 +108,15 @@ export interface ResilientClientService {
   ) => Effect.Effect<FallbackChain.Served<ImageDelivery.ImageDeliveryResult>, ResilientFailure>
   /** Submit along the video chain; the task stays with the model that accepted it. */
   readonly submitVideo: (input: VideoInput, options?: FallbackChain.FallbackOptions) => Effect.Effect<FallbackChain.Served<VideoTask>, ResilientFailure>
+  /**
+   * Submit along the video chain, poll to the end, fall over when a model is
+   * overloaded, queued too long or past its `maxWait`, and download the video
+   * at once (`VideoPoller`).
+   */
+  readonly generateVideo: (
+    input: VideoInput,
+    options?: VideoPoller.VideoPollerOptions & { readonly onProgress?: (event: VideoPoller.VideoProgress) => Effect.Effect<void> }
+  ) => Effect.Effect<VideoPoller.VideoJobResult, VideoPoller.VideoJobError>
   /** Look at a task on the provider of the model that accepted it. */
   readonly pollVideo: (task: VideoTask) => Effect.Effect<VideoTask, HardFailure>
   /** Queue status of each model's load control. */
@@ -203,6 +213,17 @@ export const make = (
         () => (result: ImageDelivery.ImageDeliveryResult) => result.cost
       ),
       submitVideo: chain("video", config.video, (input: VideoInput, model) => VideoRequest.make({ ...input, model }), (route, r) => route.provider.submitVideo(r)),
+      generateVideo: (input, options) =>
+        VideoPoller.run(
+          (config.video ?? []).map((route) => ({
+            model: route.model,
+            // submissions go through the model's load control (polls are cheap reads)
+            provider: { ...route.provider, submitVideo: (r) => gate(route.model).run(route.provider.submitVideo(r)) },
+            ...(route.price === undefined ? {} : { price: route.price })
+          })),
+          input,
+          options
+        ),
       pollVideo: (task) => {
         const provider = videoOwners.get(task.model)
         return provider === undefined

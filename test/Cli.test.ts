@@ -240,4 +240,22 @@ describe("the CLI in-process", () => {
       expect(saved).toEqual(["request-1-1.png", "request-1-2.png"])
       expect(readFileSync(join(out, saved[0]!)).subarray(1, 4).toString()).toBe("PNG")
     }).pipe(Effect.provide(Layer.merge(HttpLive, NodeContext.layer))))
+
+  it.scoped("video --config --json: submitted, polled, downloaded; the report says which model served", () =>
+    Effect.gen(function*() {
+      const { sim } = yield* startSimulator()
+      const config = file("models.json", JSON.stringify({
+        video: [{ model: "gen4_turbo", provider: "openai-compatible", baseUrl: `${sim.url}/v1`, apiKeyEnv: "SIM_KEY", price: 0.25 }]
+      }))
+      const { exit, output } = yield* settle(
+        captured("video", "--config", config, "--prompt", "A kite [sim:ok]", "--json").pipe(
+          Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["SIM_KEY", KEY]])))
+        ),
+        "1 second",
+        2_000
+      )
+      expect(Exit.isSuccess(exit) ? "ok" : Cause.pretty(exit.cause)).toBe("ok")
+      const report = JSON.parse(output)
+      expect([report.ok, report.model, report.cost, report.task.status, report.video.mimeType]).toEqual([true, "gen4_turbo", 0.25, "succeeded", "video/mp4"])
+    }).pipe(Effect.provide(Layer.merge(HttpLive, NodeContext.layer))))
 })

@@ -64,12 +64,12 @@ export const hardFailure = (
     )
   })
 
-const readBody = (
+const readBytes = (
   ctx: CallContext,
   status: number,
   headers: Readonly<Record<string, string>>,
   stream: Stream.Stream<Uint8Array, unknown>
-): Effect.Effect<string, HardFailure> => {
+): Effect.Effect<Uint8Array, HardFailure> => {
   const declared = Number(headers["content-length"])
   if (Number.isFinite(declared) && declared > ctx.maxResponseBytes) {
     return Effect.fail(
@@ -94,7 +94,7 @@ const readBody = (
         bytes.set(chunk, offset)
         offset += chunk.byteLength
       }
-      return new TextDecoder("utf-8").decode(bytes)
+      return bytes
     }),
     Effect.mapError((e) =>
       e._tag === "TooLarge"
@@ -113,6 +113,48 @@ const readBody = (
 }
 
 /**
+ * Send a request and read the body as bytes (a video, a file). A non-2xx
+ * answer is classified like any other (its body read as text).
+ *
+ * @internal
+ */
+export const sendForBytes = (
+  client: HttpClient.HttpClient,
+  request: HttpClientRequest.HttpClientRequest,
+  ctx: CallContext
+): Effect.Effect<{ readonly status: number; readonly headers: Readonly<Record<string, string>>; readonly bytes: Uint8Array }, HardFailure> =>
+  Effect.gen(function*() {
+    const response = yield* client.execute(request).pipe(
+      Effect.locallyWith(Headers.currentRedactedNames, (names) => [...names, ...SECRET_HEADERS, ...ctx.secretHeaders]),
+      Effect.mapError((error) =>
+        error._tag === "RequestError" && error.reason !== "Transport"
+          ? hardFailure(ctx, "BadRequest", `could not build the request: ${error.message}`)
+          : classifyTransportError(error.cause ?? error, ctx)
+      )
+    )
+    const headers = response.headers as Readonly<Record<string, string>>
+    const bytes = yield* readBytes(ctx, response.status, headers, response.stream)
+    if (response.status < 200 || response.status >= 300) {
+      const now = yield* Clock.currentTimeMillis
+      return yield* Effect.fail(classifyResponse({
+        status: response.status,
+        headers,
+        body: new TextDecoder("utf-8").decode(bytes),
+        provider: ctx.provider,
+        model: ctx.model,
+        now,
+        secrets: ctx.secrets
+      }))
+    }
+    return { status: response.status, headers, bytes }
+  }).pipe(
+    Effect.timeoutFail({
+      duration: ctx.timeout,
+      onTimeout: () => hardFailure(ctx, "Timeout", `no complete response within ${Duration.format(ctx.timeout)}`)
+    })
+  )
+
+/**
  * Send a request and read the whole response. Fails with a classified
  * `HardFailure` for transport errors, time-outs and non-2xx statuses.
  *
@@ -123,40 +165,12 @@ export const send = (
   request: HttpClientRequest.HttpClientRequest,
   ctx: CallContext
 ): Effect.Effect<RawResponse, HardFailure> =>
-  Effect.gen(function*() {
-    const response = yield* client.execute(request).pipe(
-      // keys must not reach span attributes (OpenTelemetry exporters, logs)
-      Effect.locallyWith(Headers.currentRedactedNames, (names) => [...names, ...SECRET_HEADERS, ...ctx.secretHeaders]),
-      Effect.mapError((error) =>
-        error._tag === "RequestError" && error.reason !== "Transport"
-          ? hardFailure(ctx, "BadRequest", `could not build the request: ${error.message}`)
-          : classifyTransportError(error.cause ?? error, ctx)
-      )
-    )
-    const headers = response.headers as Readonly<Record<string, string>>
-    const text = yield* readBody(ctx, response.status, headers, response.stream)
-    if (response.status < 200 || response.status >= 300) {
-      const now = yield* Clock.currentTimeMillis
-      return yield* Effect.fail(
-        classifyResponse({
-          status: response.status,
-          headers,
-          body: text,
-          provider: ctx.provider,
-          model: ctx.model,
-          now,
-          secrets: ctx.secrets
-        })
-      )
-    }
-    return { status: response.status, headers, text, requestId: requestIdOf(headers) }
-  }).pipe(
-    Effect.timeoutFail({
-      duration: ctx.timeout,
-      onTimeout: () =>
-        hardFailure(ctx, "Timeout", `no complete response within ${Duration.format(ctx.timeout)}`)
-    })
-  )
+  Effect.map(sendForBytes(client, request, ctx), ({ bytes, headers, status }) => ({
+    status,
+    headers,
+    text: new TextDecoder("utf-8").decode(bytes),
+    requestId: requestIdOf(headers)
+  }))
 
 /**
  * Send a request with a JSON body. A body that cannot be serialised (a BigInt
