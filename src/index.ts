@@ -50,6 +50,10 @@ export * as LoadControl from "./LoadControl.js"
 export * as ModelCapabilities from "./ModelCapabilities.js"
 /** Images planned for a model's capabilities (split n, formats) and downloaded at once. @since 0.1.0 */
 export * as ImageDelivery from "./ImageDelivery.js"
+/** Video jobs: submit, poll on a Schedule, fall over, download at once. @since 0.1.0 */
+export * as VideoPoller from "./VideoPoller.js"
+/** Model status for people: normal / delayed / unavailable. @since 0.1.0 */
+export * as ModelStatus from "./ModelStatus.js"
 /** Metrics, spans and structured logs of attempts, breakers and requests. @since 0.1.0 */
 export * as Observability from "./Observability.js"
 /** The JSON configuration file of the client and the CLI. @since 0.1.0 */
