@@ -270,6 +270,7 @@ export const build = (
       routes[list].push({
         model: entry.model,
         provider,
+        vendor: entry.vendor ?? entry.provider,
         ...(entry.price === undefined ? {} : { price: entry.price }),
         ...(entry.capabilities === undefined ? {} : { capabilities: entry.capabilities })
       })

@@ -19,6 +19,7 @@ import { type GenerationFailure, HardFailure } from "./Failure.js"
 import * as ImageDelivery from "./ImageDelivery.js"
 import { ImageRequest } from "./ImageGeneration.js"
 import * as LoadControl from "./LoadControl.js"
+import * as ModelStatus from "./ModelStatus.js"
 import * as ModelCapabilities from "./ModelCapabilities.js"
 import * as Observability from "./Observability.js"
 import type { ProviderService } from "./Provider.js"
@@ -38,6 +39,8 @@ export interface ModelRoute {
   readonly provider: ProviderService
   /** Price of one successful call (per image for image models), for cost reports. */
   readonly price?: number
+  /** Who runs the model, for vendor-wide outage triage (SPEC §7). */
+  readonly vendor?: string
   /**
    * What an image model accepts (`n` per call, `response_format` /
    * `output_format`): the request is planned for it by `ImageDelivery` (split,
@@ -64,6 +67,8 @@ export interface ResilientClientConfig {
   readonly load?: LoadControl.LoadControlOptions
   /** How images are split, downloaded and bounded (`ImageDelivery` options). */
   readonly imageDelivery?: ImageDelivery.ImageDeliveryOptions
+  /** Model status options (thresholds, alert hook); the lists come from the routes. */
+  readonly status?: Omit<ModelStatus.ModelStatusOptions, "lists">
   /**
    * Graceful degradation (SPEC §8): a stand-in result per operation for when
    * every model is down (`AllModelsFailed`), e.g. a placeholder image. The
@@ -119,6 +124,8 @@ export interface ResilientClientService {
   ) => Effect.Effect<VideoPoller.VideoJobResult, VideoPoller.VideoJobError>
   /** Look at a task on the provider of the model that accepted it. */
   readonly pollVideo: (task: VideoTask) => Effect.Effect<VideoTask, HardFailure>
+  /** Each model's status (normal / delayed / unavailable), judged from this client's traffic and breakers. */
+  readonly status: ModelStatus.ModelStatusService
   /** Queue status of each model's load control. */
   readonly queues: Effect.Effect<ReadonlyArray<{ readonly model: string; readonly status: LoadControl.QueueStatus }>>
 }
@@ -156,9 +163,32 @@ export const make = (
   RetryPolicy.RetryPolicy | CircuitBreaker.CircuitBreakers | HttpClient.HttpClient | Scope.Scope
 > =>
   Effect.gen(function*() {
-    const delivery = yield* ImageDelivery.make(config.imageDelivery)
     const policy = yield* RetryPolicy.RetryPolicy
     const breakers = yield* CircuitBreaker.CircuitBreakers
+    const delivery = yield* ImageDelivery.make(config.imageDelivery)
+    const lists = {
+      ...(config.text === undefined ? {} : { text: config.text }),
+      ...(config.image === undefined ? {} : { image: config.image }),
+      ...(config.video === undefined ? {} : { video: config.video })
+    }
+    const status = yield* ModelStatus.make({
+      ...config.status,
+      lists: Object.fromEntries(Object.entries(lists).map(([name, routes]) => [
+        name,
+        routes.map((r) => ({ model: r.model, ...(r.vendor === undefined ? {} : { vendor: r.vendor }) }))
+      ]))
+    }).pipe(Effect.provideService(CircuitBreaker.CircuitBreakers, breakers))
+    // what the status learns from: every upstream call the chains make
+    const observe = (record: FallbackChain.AttemptRecord) =>
+      record.outcome === "skipped"
+        ? Effect.void
+        : status.record({
+          model: record.model,
+          outcome: record.outcome,
+          latencyMs: record.durationMs,
+          category: record.category,
+          reason: record.reason
+        })
     const cache = yield* RequestCache.make({ ttl: config.cacheTtl ?? Duration.zero })
     const routes = [...(config.text ?? []), ...(config.image ?? []), ...(config.video ?? [])]
     const gates = new Map<string, LoadControl.LoadControl>()
@@ -176,12 +206,25 @@ export const make = (
       priceOf: (route: ModelRoute) => number | ((value: A) => number) | undefined = (route) => route.price
     ) =>
     (input: Input, options?: FallbackChain.FallbackOptions): Effect.Effect<FallbackChain.Served<A>, ResilientFailure> => {
-      const models = (list ?? []).map((route) => ({
+      const routes = list ?? []
+      const models = routes.map((route) => ({
         model: route.model,
         ...Option.match(Option.fromNullable(priceOf(route)), { onNone: () => ({}), onSome: (price) => ({ price }) }),
         call: () => gate(route.model).run(call(route, build(input, route.model)))
       }))
-      const run = FallbackChain.run(models, { operation, ...config.fallback, ...options }).pipe(
+      const callerHook = options?.onAttempt ?? config.fallback?.onAttempt
+      const run = Effect.flatMap(status.order(operation), (order) =>
+        // a promoted fallback (SPEC §7: ~2 h without recovery) goes first
+        FallbackChain.run(
+          order.length === models.length ? order.map((model) => models.find((m) => m.model === model)!) : models,
+          {
+            operation,
+            ...config.fallback,
+            ...options,
+            onAttempt: (record) => Effect.zipRight(observe(record), callerHook === undefined ? Effect.void : callerHook(record))
+          }
+        )
+      ).pipe(
         Effect.provideService(RetryPolicy.RetryPolicy, policy),
         Effect.provideService(CircuitBreaker.CircuitBreakers, breakers)
       )
@@ -235,6 +278,7 @@ export const make = (
           }))
           : provider.pollVideo({ id: task.id, model: task.model })
       },
+      status,
       queues: Effect.forEach([...gates], ([model, g]) => Effect.map(g.status, (status) => ({ model, status })))
     }
   })

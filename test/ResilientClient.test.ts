@@ -89,4 +89,23 @@ describe("ResilientClient", () => {
       const again = yield* settle(client.generateImage({ prompt: "a lighthouse", outputFormat: "png" }))
       expect([again.degraded, again.model]).toEqual([false, "gpt-image-1.5"])
     }).pipe(Effect.provide(Layer.merge(Policies, HttpLive))))
+
+  it.scoped("the client's status follows its own traffic: the overloaded primary turns unavailable and the fallback is noted", () =>
+    Effect.gen(function*() {
+      const { gemini, openai, sim } = yield* startSimulator()
+      yield* sim.setOverride("gemini-2.5-flash-image", "overloaded")
+      const client = yield* ResilientClient.make({
+        image: [
+          { model: "gemini-2.5-flash-image", provider: gemini, vendor: "google" },
+          { model: "gpt-image-1.5", provider: openai, vendor: "openai" }
+        ]
+      })
+      yield* settle(client.generateImage({ prompt: "a lighthouse", outputFormat: "png" }))
+      yield* settle(client.generateImage({ prompt: "a harbour", outputFormat: "png" }))
+      const snapshot = yield* client.status.snapshot
+      const byModel = Object.fromEntries(snapshot.models.map((m) => [m.model, m]))
+      expect(byModel["gemini-2.5-flash-image"]).toMatchObject({ health: "unavailable", reason: "4 consecutive failures" })
+      expect(byModel["gpt-image-1.5"]).toMatchObject({ health: "normal", servingAsFallback: true, trafficShare: 1 })
+      expect(snapshot.notes).toContain("gpt-image-1.5 is serving in place of gemini-2.5-flash-image")
+    }).pipe(Effect.provide(Layer.merge(Policies, HttpLive))))
 })
