@@ -21,7 +21,7 @@
  *
  * @since 0.1.0
  */
-import { Clock, Data, Duration, Effect, Option, Schedule, Stream } from "effect"
+import { Clock, Data, Duration, Effect, Either, Option, Schedule, Stream } from "effect"
 import {
   category,
   type GenerationFailure,
@@ -39,7 +39,8 @@ import { failureOf, isTerminal, VideoRequest, type VideoStatus, type VideoTask }
  */
 export interface VideoModel {
   readonly model: string
-  readonly provider: ProviderService
+  /** A whole provider, or just the video calls (`submitVideo`/`pollVideo`, optionally `downloadVideo`). */
+  readonly provider: Pick<ProviderService, "name" | "submitVideo" | "pollVideo" | "downloadVideo">
   /** Price of one finished video, for the cost report. */
   readonly price?: number
 }
@@ -173,6 +174,8 @@ const tryModel = (
     let notFound = 0
     let pollErrors = 0
     const driver = yield* Schedule.driver(options.poll ?? Schedule.spaced("10 seconds"))
+    // After a `task_not_exist` wait the next poll is due at once, not one more tick later.
+    let pollNow = false
     while (!isTerminal(task.status)) {
       const now = yield* Clock.currentTimeMillis
       if (queuedSince !== undefined && now - queuedSince >= maxQueued) {
@@ -185,7 +188,8 @@ const tryModel = (
       if (now - started >= maxWait) {
         return { _tag: "Failed", failure: timeoutOf(task, `no result within ${Duration.format(Duration.millis(maxWait))}`), taskId: task.id } as const
       }
-      const next = yield* Effect.either(driver.next(undefined))
+      const next = pollNow ? Either.void : yield* Effect.either(driver.next(undefined))
+      pollNow = false
       if (next._tag === "Left") {
         return { _tag: "Failed", failure: timeoutOf(task, "the poll schedule ended before the task did"), taskId: task.id } as const
       }
@@ -196,6 +200,7 @@ const tryModel = (
           // Runway: the task is still being created; wait and poll again (SPEC §10)
           notFound++
           yield* Effect.sleep(notFoundWait)
+          pollNow = true
           continue
         }
         if (isRetryable(failure) && ++pollErrors < maxPollErrors) continue
@@ -303,8 +308,8 @@ export const track = (
 ): Stream.Stream<VideoProgress | { readonly _tag: "Completed"; readonly result: VideoJobResult }, VideoJobError> =>
   Stream.asyncScoped<VideoProgress | { readonly _tag: "Completed"; readonly result: VideoJobResult }, VideoJobError>((emit) =>
     run(models, input, { ...options, onProgress: (event) => Effect.promise(() => emit.single(event)).pipe(Effect.asVoid) }).pipe(
-      Effect.matchEffect({
-        onFailure: (error) => Effect.promise(() => emit.fail(error)),
+      Effect.matchCauseEffect({
+        onFailure: (cause) => Effect.promise(() => emit.halt(cause)),
         onSuccess: (result) => Effect.promise(() => emit.single({ _tag: "Completed", result })).pipe(Effect.andThen(Effect.promise(() => emit.end())))
       }),
       Effect.forkScoped

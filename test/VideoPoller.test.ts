@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Effect, Stream, TestClock } from "effect"
+import { Cause, Chunk, Clock, Effect, Exit, Stream, TestClock } from "effect"
+import { HardFailure } from "../src/Failure.js"
 import * as Simulator from "../src/Simulator.js"
 import * as VideoPoller from "../src/VideoPoller.js"
 import { settle } from "./support/clock.js"
@@ -116,6 +117,49 @@ describe("VideoPoller", () => {
       expect(failure).toMatchObject({ _tag: "HardFailure", reason: "NotFound", code: "url_expired" })
       expect(JSON.stringify(failure)).not.toContain(KEY)
     }).pipe(Effect.provide(HttpLive)))
+
+  it.scoped("Runway's task_not_exist: polled again after notFoundWait (5 s), not a further poll tick later", () =>
+    Effect.gen(function*() {
+      const { openai } = yield* startSimulator(testConfig({
+        models: [{ id: "gen4_turbo", vendor: "runway", kind: "video", videoDialect: "runway", latency: instant, video: { queueSeconds: 0, renderSeconds: 1 } }]
+      }))
+      const t0 = yield* Clock.currentTimeMillis
+      const polledAt: Array<number> = []
+      const provider = {
+        ...openai,
+        pollVideo: (task: { readonly id: string; readonly model: string }) =>
+          Clock.currentTimeMillis.pipe(Effect.tap((now) => { polledAt.push((now - t0) / 1000) }), Effect.andThen(openai.pollVideo(task)))
+      }
+      const job = yield* settle(VideoPoller.run([{ model: "gen4_turbo", provider }], { prompt: "A kite [sim:ok]" }), "1 second", 5_000)
+      expect(job.task.status).toBe("succeeded")
+      // the first tick finds task_not_exist; the next poll comes 5 s later (not 5 s + a 10 s tick)
+      expect(polledAt).toHaveLength(2)
+      expect(polledAt[1]! - polledAt[0]!).toBe(5)
+    }).pipe(Effect.provide(HttpLive)))
+
+  it.scoped("a poll that fails transiently (502) is tried again on the next tick, not the end of the job", () =>
+    Effect.gen(function*() {
+      const { openai } = yield* startSimulator()
+      let polls = 0
+      const provider = {
+        ...openai,
+        pollVideo: (task: { readonly id: string; readonly model: string }) =>
+          ++polls <= 2
+            ? Effect.fail(new HardFailure({ reason: "ServerError", provider: openai.name, model: task.model, message: "bad gateway", status: 502 }))
+            : openai.pollVideo(task)
+      }
+      const job = yield* settle(VideoPoller.run([{ model: "sora-2", provider }], { prompt: "A kite [sim:ok]" }), "1 second", 5_000)
+      expect([job.model, job.task.status, job.attempts.length]).toEqual(["sora-2", "succeeded", 1])
+      expect(polls).toBeGreaterThan(2)
+    }).pipe(Effect.provide(HttpLive)))
+
+  it.scoped("the progress Stream ends (with the defect) when the job dies, instead of hanging", () =>
+    Effect.gen(function*() {
+      const { openai } = yield* startSimulator()
+      const provider = { ...openai, pollVideo: () => Effect.die("a bug in a poll") }
+      const exit = yield* settle(Effect.exit(Stream.runCollect(VideoPoller.track([{ model: "sora-2", provider }], { prompt: "A kite [sim:ok]" }))), "1 second", 100)
+      expect(Exit.isFailure(exit) && Cause.isDie(exit.cause)).toBe(true)
+    }).pipe(Effect.provide(HttpLive)), 10_000)
 })
 
 // keep the import used when the simulator's config type is needed in a helper
