@@ -49,6 +49,11 @@ const requests = Options.integer("requests").pipe(
   Options.withDefault(240)
 )
 const demoSeed = Options.integer("seed").pipe(Options.withDescription("Seed of the simulator's random draws"), Options.optional)
+const statusPort = Options.integer("status-port").pipe(
+  Options.withDescription("Port of the status page on 127.0.0.1 (default: any free port)"),
+  Options.withDefault(0)
+)
+const hold = Options.boolean("hold").pipe(Options.withDescription("Keep the simulator and the status page up after the report, until Ctrl-C"))
 
 /**
  * The flags of the `demo` command, checked: an {@link InputError} names the
@@ -61,7 +66,7 @@ export const checkDemoFlags = (flags: { readonly requests: number }): Effect.Eff
     ? Effect.fail(new InputError({ message: `--requests: must be an integer from 1 to 100000, got ${flags.requests}` }))
     : Effect.void
 
-const demo = Command.make("demo", { json, requests, seed: demoSeed }, (flags) =>
+const demo = Command.make("demo", { json, requests, seed: demoSeed, statusPort, hold }, (flags) =>
   Effect.gen(function*() {
     yield* checkDemoFlags(flags)
     const log = (line: string) => (flags.json ? Effect.void : Console.log(line))
@@ -71,26 +76,36 @@ const demo = Command.make("demo", { json, requests, seed: demoSeed }, (flags) =>
         `${Demo.imageModels[0]!.model}, is overloaded from ${Demo.clock(Demo.scenario.models[0]!.outages[0]!.startMinute * 60_000)} ` +
         `for ${Demo.scenario.models[0]!.outages[0]!.durationMinutes} minutes (simulated time; the clock jumps ahead whenever every call is waiting).`
     )
-    const t0 = Date.now()
-    const report = yield* Demo.run({
-      requests: flags.requests,
-      ...(Option.isSome(flags.seed) ? { seed: flags.seed.value } : {})
-    }).pipe(Effect.scoped, Effect.provide(NodeHttpClient.layerUndici))
-    const wallMs = Date.now() - t0
-    const results = Demo.checks(report)
-    if (flags.json) {
-      const { outcomes, ...rest } = report
-      yield* Console.log(JSON.stringify({ ...rest, wallMs, checks: results, outcomes }, null, 2))
-    } else {
-      yield* log(`\n${Demo.formatReport(report)}\n`)
-      yield* log(`simulated ${Duration.format(Duration.seconds(Math.round(report.simulatedMs / 1000)))} in ${(wallMs / 1000).toFixed(1)} s of real time`)
-      for (const c of results) yield* log(`${c.ok ? "✓" : "✗"} ${c.name}: ${c.detail}`)
+    if (!Number.isSafeInteger(flags.statusPort) || flags.statusPort < 0 || flags.statusPort > 65_535) {
+      return yield* new InputError({ message: `--status-port: must be a port from 0 to 65535, got ${flags.statusPort}` })
     }
-    const failing = results.filter((c) => !c.ok)
-    if (failing.length > 0) {
-      return yield* new CheckFailed({ message: `the drill did not show: ${failing.map((c) => c.name).join("; ")}` })
-    }
-  })
+    yield* Effect.scoped(Effect.gen(function*() {
+      const t0 = Date.now()
+      const report = yield* Demo.run({
+        requests: flags.requests,
+        statusPort: flags.statusPort,
+        ...(Option.isSome(flags.seed) ? { seed: flags.seed.value } : {})
+      }).pipe(Effect.mapError((e) => new InputError({ message: `cannot serve the demo (port in use?): ${e.message}` })))
+      const wallMs = Date.now() - t0
+      const results = Demo.checks(report)
+      if (flags.json) {
+        const { outcomes, ...rest } = report
+        yield* Console.log(JSON.stringify({ ...rest, wallMs, checks: results, outcomes }, null, 2))
+      } else {
+        yield* log(`\n${Demo.formatReport(report)}\n`)
+        yield* log(`simulated ${Duration.format(Duration.seconds(Math.round(report.simulatedMs / 1000)))} in ${(wallMs / 1000).toFixed(1)} s of real time`)
+        for (const c of results) yield* log(`${c.ok ? "✓" : "✗"} ${c.name}: ${c.detail}`)
+      }
+      if (flags.hold) {
+        yield* Console.error(`holding: the status page stays at ${report.statusUrl}/ until Ctrl-C`)
+        return yield* Effect.never
+      }
+      const failing = results.filter((c) => !c.ok)
+      if (failing.length > 0) {
+        return yield* new CheckFailed({ message: `the drill did not show: ${failing.map((c) => c.name).join("; ")}` })
+      }
+    }))
+  }).pipe(Effect.provide(NodeHttpClient.layerUndici))
 ).pipe(Command.withDescription(
   "Run the main job: an outage drill — the simulator in-process, the primary image model overloaded, a batch through the resilient client, and a report"
 ))

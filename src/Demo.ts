@@ -35,7 +35,9 @@ import * as OpenAICompatible from "./OpenAICompatible.js"
 import * as ResilientClient from "./ResilientClient.js"
 import * as RetryPolicy from "./RetryPolicy.js"
 import { VirtualClock } from "./internal/virtualClock.js"
+import * as ModelStatus from "./ModelStatus.js"
 import * as Simulator from "./Simulator.js"
+import * as StatusServer from "./StatusServer.js"
 
 /** The primary image model of SPEC §4. */
 const PRIMARY = "gemini-3-pro-image-preview"
@@ -101,6 +103,8 @@ export interface Options {
   readonly seed?: number
   /** Hears every breaker transition as it happens, with the simulated time since the start (ms). */
   readonly onTransition?: (transition: CircuitBreaker.Transition, sinceStartMs: number) => Effect.Effect<void>
+  /** Serve the client's status page (`StatusServer`) on this port (0 = any) for as long as the caller's scope lasts. */
+  readonly statusPort?: number
 }
 
 /**
@@ -164,6 +168,10 @@ export interface Report {
   readonly timeline: ReadonlyArray<{ readonly fromMs: number; readonly served: Readonly<Record<string, number>>; readonly failed: number }>
   /** Simulated duration of the drill (ms). */
   readonly simulatedMs: number
+  /** Where the status page is served, with `statusPort`. */
+  readonly statusUrl: string | undefined
+  /** Each model's status at the end of the drill. */
+  readonly finalStatus: ModelStatus.StatusSnapshot
   readonly outcomes: ReadonlyArray<RequestOutcome>
 }
 
@@ -239,12 +247,23 @@ export const runOn = (
     const breakers = yield* Effect.orDie(Effect.provide(CircuitBreaker.CircuitBreakers, CircuitBreaker.layer()))
     const policy = yield* Effect.orDie(Effect.provide(RetryPolicy.RetryPolicy, RetryPolicy.layer()))
     const client = yield* ResilientClient.make({
-      image: imageModels.map(({ model, price, route }) => ({ model, price, provider: route === "gemini" ? gemini : gateway }))
+      image: imageModels.map(({ model, price, route }) => ({
+        model,
+        price,
+        vendor: scenario.models.find((m) => m.id === model)?.vendor ?? route,
+        provider: route === "gemini" ? gemini : gateway
+      }))
     }).pipe(
       Effect.provideService(CircuitBreaker.CircuitBreakers, breakers),
       Effect.provideService(RetryPolicy.RetryPolicy, policy),
       Effect.orDie
     )
+
+    const statusUrl = options.statusPort === undefined
+      ? undefined
+      : (yield* StatusServer.make({ port: options.statusPort, title: "effect-ai-resilience demo: model status" }).pipe(
+        Effect.provideService(ModelStatus.ModelStatus, client.status)
+      )).url
 
     const start = yield* Clock.currentTimeMillis
     const transitions: Array<CircuitBreaker.Transition & { readonly sinceStartMs: number }> = []
@@ -278,7 +297,7 @@ export const runOn = (
     const outcomes = yield* Effect.forEach(Array.from({ length: requests }, (_, i) => i), one, { concurrency: "unbounded" })
     const simulatedMs = (yield* Clock.currentTimeMillis) - start
     const state = yield* sim.snapshot
-    return summarize(outcomes, transitions, state, simulatedMs)
+    return { ...summarize(outcomes, transitions, state, simulatedMs), statusUrl, finalStatus: yield* client.status.snapshot }
   })
 
 const summarize = (
@@ -286,7 +305,7 @@ const summarize = (
   transitions: ReadonlyArray<CircuitBreaker.Transition & { readonly sinceStartMs: number }>,
   state: Simulator.SimulatorState,
   simulatedMs: number
-): Report => {
+): Omit<Report, "statusUrl" | "finalStatus"> => {
   const failed: Record<string, number> = {}
   const attemptFailures: Record<string, number> = {}
   let upstreamCalls = 0
@@ -433,6 +452,13 @@ export const formatReport = (report: Report): string => {
   lines.push(`breaker transitions (primary overloaded ${clock(report.outage.fromMs)} – ${clock(report.outage.toMs)})`)
   for (const t of report.transitions) lines.push(`  ${clock(t.sinceStartMs)}  ${t.model}: ${t.from} → ${t.to} (${t.reason})`)
   if (report.transitions.length === 0) lines.push("  none")
+  lines.push("")
+  lines.push("status at the end (from the client's own traffic)")
+  for (const m of report.finalStatus.models) {
+    lines.push(`  ${m.health.padEnd(12)} ${m.model.padEnd(28)} ${m.reason}`)
+  }
+  for (const note of report.finalStatus.notes) lines.push(`  note: ${note}`)
+  if (report.statusUrl !== undefined) lines.push(`  status page: ${report.statusUrl}/`)
   lines.push("")
   lines.push(`timeline: requests by arrival time (10 simulated minutes a row) and the model that served them`)
   lines.push(`  ${"from".padEnd(10)}${report.byModel.map((m) => `#${m.rank + 1}`.padStart(6)).join("")}${"failed".padStart(8)}`)

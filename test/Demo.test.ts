@@ -1,4 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
+import { HttpClient } from "@effect/platform"
 import { Effect } from "effect"
 import * as Demo from "../src/Demo.js"
 import { HttpLive } from "./support/simulator.js"
@@ -6,7 +7,7 @@ import { HttpLive } from "./support/simulator.js"
 describe("main job (demo): the outage drill", () => {
   it.scoped("fails over during the primary's outage, opens its breaker and returns to it afterwards — over real HTTP, in virtual time", () =>
     Effect.gen(function*() {
-      const report = yield* Demo.run()
+      const report = yield* Demo.run({ statusPort: 0 })
       const failing = Demo.checks(report).filter((c) => !c.ok)
       expect(failing).toEqual([])
       expect(report.requests).toBe(240)
@@ -27,6 +28,9 @@ describe("main job (demo): the outage drill", () => {
       // cost: priced successes only
       expect(report.cost.total).toBeCloseTo(report.outcomes.reduce((sum, o) => sum + o.cost, 0), 9)
       expect(report.byModel.reduce((n, m) => n + m.served, 0)).toBe(report.served)
+      // the client's own status page, still up in the caller's scope, shows the primary back to normal
+      const page = yield* HttpClient.get(`${report.statusUrl}/status`).pipe(Effect.flatMap((r) => r.json))
+      expect(page).toMatchObject({ models: [{ model: "gemini-3-pro-image-preview", health: "normal", breaker: "closed" }] })
       const text = Demo.formatReport(report)
       expect(text).toContain("breaker transitions")
       expect(text).not.toContain("sk-sim-demo")
