@@ -216,7 +216,8 @@ export const run = (
   options: Options = {}
 ): Effect.Effect<Report, ServeError, HttpClient.HttpClient | Scope.Scope> =>
   Effect.suspend(() => {
-    const clock = new VirtualClock()
+    // virtual time starts at the scenario's start, so timestamps are the same on every run too
+    const clock = new VirtualClock(Date.parse(scenario.startAt))
     // the retry jitter draws from Effect's Random: seed it too, so a seed fixes the whole report
     const random = Random.make(`demo-${options.seed ?? scenario.seed}`)
     return clock.run(runOn(options).pipe(Effect.withClock(clock), Effect.withRandom(random)))
