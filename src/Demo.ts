@@ -152,6 +152,8 @@ export interface Report {
   readonly retries: number
   /** Models skipped without a call because their breaker was open. */
   readonly skippedOpen: number
+  /** Calls a recovering model did not take yet (the failback ramp sent them on). */
+  readonly skippedRamp: number
   /** Failed attempts by `category/reason` (`"hard/Overloaded"`). */
   readonly attemptFailures: Readonly<Record<string, number>>
   /** Requests the simulator received per model (what the providers saw). */
@@ -312,11 +314,13 @@ const summarize = (
   let upstreamCalls = 0
   let retries = 0
   let skippedOpen = 0
+  let skippedRamp = 0
   for (const o of outcomes) {
     if (o.model === undefined) count(failed, o.result)
     for (const a of o.attempts) {
       if (a.outcome === "skipped") {
         if (a.reason === "CircuitOpen") skippedOpen++
+        if (a.reason === "Ramp") skippedRamp++
         continue
       }
       upstreamCalls++
@@ -342,6 +346,7 @@ const summarize = (
     upstreamCalls,
     retries,
     skippedOpen,
+    skippedRamp,
     attemptFailures,
     providerRequests: Object.fromEntries(state.models.map((m) => [m.id, m.requests + m.rejected])),
     byModel: imageModels.map(({ model }, rank) => {
@@ -435,7 +440,7 @@ export const formatReport = (report: Report): string => {
   const failed = Object.entries(report.failed)
   if (failed.length > 0) lines.push(`failed        ${failed.map(([k, n]) => `${k} ×${n}`).join(", ")}`)
   lines.push(
-    `upstream      ${report.upstreamCalls} calls (${(report.upstreamCalls / Math.max(1, report.requests)).toFixed(2)} per request), ${report.retries} retries, ${report.skippedOpen} skips of an open breaker`
+    `upstream      ${report.upstreamCalls} calls (${(report.upstreamCalls / Math.max(1, report.requests)).toFixed(2)} per request), ${report.retries} retries, ${report.skippedOpen} skips of an open breaker, ${report.skippedRamp} held back by the failback ramp`
   )
   lines.push(`failures seen ${Object.entries(report.attemptFailures).sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ×${n}`).join(", ") || "none"}`)
   lines.push(`cost          $${report.cost.total.toFixed(2)} ($${report.cost.perServedImage.toFixed(3)} per image; failed calls are not billed)`)

@@ -51,6 +51,8 @@ export interface ModelHealth {
   readonly reason: string
   /** Epoch ms of the last change of `health`. */
   readonly since: number
+  /** Epoch ms at which it last came back from unavailable (the failback ramp starts there). */
+  readonly recoveredAt: number | undefined
   /** Rolling median latency of healthy calls (ms); undefined until there are some. */
   readonly baselineMs: number | undefined
   /** Median latency of the recent calls (ms); undefined until there are some. */
@@ -60,8 +62,6 @@ export interface ModelHealth {
   readonly trafficShare: number
   /** True when it is serving because a model ranked above it is unavailable. */
   readonly servingAsFallback: boolean
-  /** While traffic is moved back after a recovery: the share (0–1) of requests let through. */
-  readonly ramp: number | undefined
   /** Health probes sent while unavailable, and what they cost. */
   readonly probes: { readonly count: number; readonly cost: number }
 }

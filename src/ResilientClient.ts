@@ -18,6 +18,7 @@ import * as FallbackChain from "./FallbackChain.js"
 import { type GenerationFailure, HardFailure } from "./Failure.js"
 import * as ImageDelivery from "./ImageDelivery.js"
 import { ImageRequest } from "./ImageGeneration.js"
+import * as HealthProbe from "./HealthProbe.js"
 import * as LoadControl from "./LoadControl.js"
 import * as ModelStatus from "./ModelStatus.js"
 import * as ModelCapabilities from "./ModelCapabilities.js"
@@ -69,6 +70,16 @@ export interface ResilientClientConfig {
   readonly imageDelivery?: ImageDelivery.ImageDeliveryOptions
   /** Model status options (thresholds, alert hook); the lists come from the routes. */
   readonly status?: Omit<ModelStatus.ModelStatusOptions, "lists">
+  /**
+   * Health probes and the failback ramp (`HealthProbe`): the cheap request to
+   * send to an unavailable text or image model (its price counts as the
+   * probe's cost). Without it, models are not probed and recover through
+   * traffic only; the ramp applies either way.
+   */
+  readonly probes?: Omit<HealthProbe.HealthProbeOptions, "probes"> & {
+    readonly text?: TextInput
+    readonly image?: ImageInput
+  }
   /**
    * Graceful degradation (SPEC §8): a stand-in result per operation for when
    * every model is down (`AllModelsFailed`), e.g. a placeholder image. The
@@ -178,6 +189,24 @@ export const make = (
         routes.map((r) => ({ model: r.model, ...(r.vendor === undefined ? {} : { vendor: r.vendor }) }))
       ]))
     }).pipe(Effect.provideService(CircuitBreaker.CircuitBreakers, breakers))
+    const probes = yield* HealthProbe.make({
+      ...config.probes,
+      probes: [
+        ...(config.probes?.text === undefined ? [] : (config.text ?? []).map((route) => ({
+          model: route.model,
+          run: route.provider.generateText(TextRequest.make({ ...config.probes!.text!, model: route.model })),
+          ...(route.price === undefined ? {} : { cost: route.price })
+        }))),
+        ...(config.probes?.image === undefined ? [] : (config.image ?? []).map((route) => ({
+          model: route.model,
+          run: route.provider.generateImage(ImageRequest.make({ ...config.probes!.image!, model: route.model })),
+          ...(route.price === undefined ? {} : { cost: route.price })
+        })))
+      ]
+    }).pipe(
+      Effect.provideService(ModelStatus.ModelStatus, status),
+      Effect.provideService(CircuitBreaker.CircuitBreakers, breakers)
+    )
     // what the status learns from: every upstream call the chains make
     const observe = (record: FallbackChain.AttemptRecord) =>
       record.outcome === "skipped"
@@ -221,7 +250,9 @@ export const make = (
             operation,
             ...config.fallback,
             ...options,
-            onAttempt: (record) => Effect.zipRight(observe(record), callerHook === undefined ? Effect.void : callerHook(record))
+            onAttempt: (record) => Effect.zipRight(observe(record), callerHook === undefined ? Effect.void : callerHook(record)),
+            // a model that has just recovered takes a growing share of requests (the failback ramp)
+            admit: options?.admit ?? config.fallback?.admit ?? probes.admit
           }
         )
       ).pipe(

@@ -54,6 +54,7 @@ interface ModelState {
   readonly health: Health
   readonly reason: string
   readonly since: number
+  readonly recoveredAt: number | undefined
   readonly probes: { readonly count: number; readonly cost: number }
 }
 
@@ -75,6 +76,7 @@ export const initial = (settings: Settings, now: number): State => ({
     health: "normal" as Health,
     reason: "no traffic yet",
     since: now,
+    recoveredAt: undefined,
     probes: { count: 0, cost: 0 }
   }])),
   served: Object.fromEntries(Object.keys(settings.lists).map((l) => [l, []])),
@@ -122,6 +124,8 @@ export const record = (settings: Settings, state: State, o: Observation): State 
 
 const verdict = (settings: Settings, m: ModelState, breaker: BreakerState): { readonly health: Health; readonly reason: string } => {
   if (breaker === "open") return { health: "unavailable", reason: "breaker open" }
+  // a trial call decides: it has not recovered until the breaker closes (the failback ramp starts then)
+  if (breaker === "half-open") return { health: "unavailable", reason: "breaker half-open: a trial call decides" }
   if (m.consecutiveFailures >= settings.unavailableAfter) return { health: "unavailable", reason: `${m.consecutiveFailures} consecutive failures` }
   const base = median(m.baseline)
   const recent = median(m.recent)
@@ -130,7 +134,7 @@ const verdict = (settings: Settings, m: ModelState, breaker: BreakerState): { re
       return { health: "delayed", reason: `median ${(recent / 1000).toFixed(1)} s > ${settings.delayedFactor} × baseline ${(base / 1000).toFixed(1)} s` }
     }
   }
-  return { health: "normal", reason: breaker === "half-open" ? "probing (breaker half-open)" : "ok" }
+  return { health: "normal", reason: "ok" }
 }
 
 /** Re-judge every model; vendor outages and promotions follow. @internal */
@@ -147,7 +151,13 @@ export const evaluate = (
     const v = verdict(settings, m, breakers.get(model) ?? "closed")
     if (v.health !== m.health) {
       changes.push({ model, from: m.health, to: v.health, at: now, reason: v.reason })
-      models.set(model, { ...m, health: v.health, reason: v.reason, since: now })
+      models.set(model, {
+        ...m,
+        health: v.health,
+        reason: v.reason,
+        since: now,
+        recoveredAt: m.health === "unavailable" ? now : v.health === "unavailable" ? undefined : m.recoveredAt
+      })
     } else if (v.reason !== m.reason) {
       changed = true
       models.set(model, { ...m, reason: v.reason })
@@ -216,12 +226,12 @@ export const snapshot = (settings: Settings, state: State, breakers: ReadonlyMap
       health: s.health,
       reason: s.reason,
       since: s.since,
+      recoveredAt: s.recoveredAt,
       baselineMs: median(s.baseline),
       recentMs: median(s.recent),
       breaker: breakers.get(m.model) ?? "closed",
       trafficShare: served.length === 0 ? 0 : served.filter((x) => x === m.model).length / served.length,
       servingAsFallback: serving.has(m.model),
-      ramp: undefined,
       probes: s.probes
     }
   })
