@@ -22,7 +22,9 @@ import { type BatchItem, failureJson, progress, runBatch } from "./internal/cli/
 import * as ResilientClient from "./ResilientClient.js"
 import * as RetryPolicy from "./RetryPolicy.js"
 import { formatParseError } from "./internal/formatError.js"
+import * as ModelStatus from "./ModelStatus.js"
 import * as Simulator from "./Simulator.js"
+import * as StatusServer from "./StatusServer.js"
 import { Message } from "./TextGeneration.js"
 import * as Walkthrough from "./Walkthrough.js"
 
@@ -164,7 +166,8 @@ const checkBatchFlags = (flags: { readonly count: number; readonly concurrency: 
  * @since 0.1.0
  */
 export const clientFromFile = (
-  path: string
+  path: string,
+  extra: Partial<ResilientClient.ResilientClientConfig> = {}
 ): Effect.Effect<ResilientClient.ResilientClientService, InputError, FileSystem.FileSystem | HttpClient.HttpClient | Scope.Scope> =>
   Effect.gen(function*() {
     const toInput = (e: { readonly message: string }) => new InputError({ message: e.message })
@@ -174,9 +177,15 @@ export const clientFromFile = (
     const context = yield* Layer.build(policies).pipe(
       Effect.mapError((e) => new InputError({ message: `${path}: ${e._tag === "InvalidRetryOptions" ? "retry" : "breaker"}.${e.message}` }))
     )
-    return yield* ResilientClient.make(routes).pipe(
+    return yield* ResilientClient.make({ ...routes, ...extra }).pipe(
       Effect.provide(context),
-      Effect.mapError((e) => new InputError({ message: `${path}: ${e._tag === "InvalidLoadControlOptions" ? "load" : "cacheTtl"}: ${e.message}` }))
+      Effect.mapError((e) =>
+        new InputError({
+          message: `${path}: ${
+            e._tag === "InvalidLoadControlOptions" ? "load" : e._tag === "InvalidRequestCacheOptions" ? "cacheTtl" : "image delivery"
+          }: ${e.message}`
+        })
+      )
     )
   })
 
@@ -334,6 +343,38 @@ const video = Command.make("video", { config: clientConfig, prompt: promptText, 
   }).pipe(Effect.scoped, Effect.provide(NodeHttpClient.layerUndici))
 ).pipe(Command.withDescription("Generate a video along the config's video models: submit, poll, fall over, download at once"))
 
+const pagePort = Options.integer("port").pipe(Options.withDescription("Port of the page on 127.0.0.1 (0 = any free port)"), Options.withDefault(8787))
+const probeInterval = Options.integer("probe-interval").pipe(
+  Options.withDescription("Seconds between two probes of a model (each probe is a 1-token text or one image: it costs the model's price)"),
+  Options.withDefault(300)
+)
+
+const status = Command.make("status", { config: clientConfig, port: pagePort, probeInterval }, (flags) =>
+  Effect.gen(function*() {
+    if (!Number.isSafeInteger(flags.port) || flags.port < 0 || flags.port > 65_535) {
+      return yield* new InputError({ message: `--port: must be a port from 0 to 65535, got ${flags.port}` })
+    }
+    if (!Number.isSafeInteger(flags.probeInterval) || flags.probeInterval < 10) {
+      return yield* new InputError({ message: `--probe-interval: must be a whole number of seconds, at least 10, got ${flags.probeInterval}` })
+    }
+    const client = yield* clientFromFile(flags.config, {
+      probes: {
+        always: true,
+        interval: Duration.seconds(flags.probeInterval),
+        text: { messages: [Message.make({ role: "user", content: "ping" })], maxTokens: 1 },
+        image: { prompt: "a small grey dot on white" }
+      }
+    })
+    const server = yield* StatusServer.make({ port: flags.port, title: "Model status" }).pipe(
+      Effect.provideService(ModelStatus.ModelStatus, client.status),
+      Effect.mapError((e) => new InputError({ message: `--port: cannot serve on ${flags.port}: ${e.message}` }))
+    )
+    yield* Console.log(`status page: ${server.url}/   (JSON: ${server.url}/status, events: ${server.url}/status/events)`)
+    yield* Console.log(`probing every model every ${flags.probeInterval} s; Ctrl-C to stop`)
+    return yield* Effect.never
+  }).pipe(Effect.scoped, Effect.provide(NodeHttpClient.layerUndici))
+).pipe(Command.withDescription("Serve the status page for a config's models, judged from probes (and any traffic of this process)"))
+
 const configFile = Options.file("config", { exists: "yes" }).pipe(
   Options.withDescription("Simulator configuration (JSON); default: the built-in SPEC §4 scenario"),
   Options.optional
@@ -425,7 +466,7 @@ const root = Command.make("effect-ai-resilience").pipe(
   Command.withDescription(
     "Resilience for AI generation APIs.\n\nExit codes: 0 ok; 1 failure (or the demo / walkthrough did not see what it checks for); 2 bad input (config file, flags)."
   ),
-  Command.withSubcommands([demo, walkthrough, text, image, video, simulate])
+  Command.withSubcommands([demo, walkthrough, text, image, video, status, simulate])
 )
 
 /**

@@ -54,6 +54,10 @@ export * as ImageDelivery from "./ImageDelivery.js"
 export * as VideoPoller from "./VideoPoller.js"
 /** Model status for people: normal / delayed / unavailable. @since 0.1.0 */
 export * as ModelStatus from "./ModelStatus.js"
+/** Health probes of unavailable models and the failback ramp. @since 0.1.0 */
+export * as HealthProbe from "./HealthProbe.js"
+/** The status page: /status, /status/events (SSE) and a live HTML page. @since 0.1.0 */
+export * as StatusServer from "./StatusServer.js"
 /** Metrics, spans and structured logs of attempts, breakers and requests. @since 0.1.0 */
 export * as Observability from "./Observability.js"
 /** The JSON configuration file of the client and the CLI. @since 0.1.0 */

@@ -258,4 +258,15 @@ describe("the CLI in-process", () => {
       const report = JSON.parse(output)
       expect([report.ok, report.model, report.cost, report.task.status, report.video.mimeType]).toEqual([true, "gen4_turbo", 0.25, "succeeded", "video/mp4"])
     }).pipe(Effect.provide(Layer.merge(HttpLive, NodeContext.layer))))
+
+  it.effect("status --config with a bad file: InputError naming the field; no server, no probe", () =>
+    Effect.gen(function*() {
+      const config = file("models.json", JSON.stringify({ image: [{ model: "flux-2-pro", provider: "openai-compatible", apiKeyEnv: "SIM_KEY" }] }))
+      const { exit, output } = yield* captured("status", "--config", config, "--port", "0")
+      expect(Exit.isFailure(exit) && Cause.squash(exit.cause)).toMatchObject({
+        _tag: "InputError",
+        message: expect.stringContaining(`image[0].baseUrl: is required for provider "openai-compatible"`)
+      })
+      expect(output).toBe("")
+    }))
 })
