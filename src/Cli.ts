@@ -22,6 +22,7 @@ import { type BatchItem, failureJson, progress, runBatch } from "./internal/cli/
 import * as ResilientClient from "./ResilientClient.js"
 import * as RetryPolicy from "./RetryPolicy.js"
 import { formatParseError } from "./internal/formatError.js"
+import { readJsonFile } from "./internal/jsonFile.js"
 import * as ModelStatus from "./ModelStatus.js"
 import * as Simulator from "./Simulator.js"
 import * as StatusServer from "./StatusServer.js"
@@ -390,14 +391,7 @@ const seed = Options.integer("seed").pipe(Options.withDescription("PRNG seed"), 
  */
 export const loadSimulatorConfig = (path: string): Effect.Effect<Simulator.SimulatorConfig, InputError, FileSystem.FileSystem> =>
   Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
-    const text = yield* fs.readFileString(path).pipe(
-      Effect.mapError((e) => new InputError({ message: `cannot read ${path}: ${e.message}` }))
-    )
-    const parsed = yield* Effect.try({
-      try: () => JSON.parse(text) as unknown,
-      catch: (e) => new InputError({ message: `${path} is not valid JSON: ${e instanceof Error ? e.message : String(e)}` })
-    })
+    const parsed = yield* readJsonFile(path).pipe(Effect.mapError((e) => new InputError({ message: e.message })))
     return yield* Simulator.decodeConfig(parsed).pipe(
       Effect.mapError((e) => new InputError({ message: `${path} is not a valid simulator config:\n${formatParseError(e).replace(/^/gm, "  ")}` }))
     )

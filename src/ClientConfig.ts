@@ -21,12 +21,12 @@
  *
  * @since 0.1.0
  */
-import { FileSystem } from "@effect/platform"
-import type { HttpClient } from "@effect/platform"
+import type { FileSystem, HttpClient } from "@effect/platform"
 import { Config, Duration, Effect, Option, ParseResult, Redacted, Schema } from "effect"
 import * as CircuitBreaker from "./CircuitBreaker.js"
 import * as Gemini from "./Gemini.js"
 import { formatParseError } from "./internal/formatError.js"
+import { readJsonFile } from "./internal/jsonFile.js"
 import * as ModelCapabilities from "./ModelCapabilities.js"
 import * as OpenAICompatible from "./OpenAICompatible.js"
 import type { ProviderService } from "./Provider.js"
@@ -183,17 +183,10 @@ export const decode = (u: unknown, source = "the configuration"): Effect.Effect<
  * @since 0.1.0
  */
 export const load = (path: string): Effect.Effect<ClientConfigFile, InvalidClientConfig, FileSystem.FileSystem> =>
-  Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
-    const text = yield* fs.readFileString(path).pipe(
-      Effect.mapError((e) => new InvalidClientConfig({ message: `cannot read ${path}: ${e.message}` }))
-    )
-    const parsed = yield* Effect.try({
-      try: () => JSON.parse(text) as unknown,
-      catch: (e) => new InvalidClientConfig({ message: `${path} is not valid JSON: ${e instanceof Error ? e.message : String(e)}` })
-    })
-    return yield* decode(parsed, path)
-  })
+  readJsonFile(path).pipe(
+    Effect.mapError((e) => new InvalidClientConfig({ message: e.message })),
+    Effect.flatMap((parsed) => decode(parsed, path))
+  )
 
 /**
  * Every model of the file with its list and rank, primary first in each list.

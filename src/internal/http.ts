@@ -64,6 +64,35 @@ export const hardFailure = (
     )
   })
 
+/**
+ * Read a body into one buffer, failing as soon as it grows past `maxBytes`
+ * (nothing more is buffered).
+ *
+ * @internal
+ */
+export const readBounded = (
+  stream: Stream.Stream<Uint8Array, unknown>,
+  maxBytes: number
+): Effect.Effect<Uint8Array, { readonly _tag: "Transport"; readonly error: unknown } | { readonly _tag: "TooLarge"; readonly size: number }> =>
+  stream.pipe(
+    Stream.mapError((error) => ({ _tag: "Transport" as const, error })),
+    Stream.runFoldEffect({ size: 0, chunks: Chunk.empty<Uint8Array>() }, (acc, chunk) => {
+      const size = acc.size + chunk.byteLength
+      return size > maxBytes
+        ? Effect.fail({ _tag: "TooLarge" as const, size })
+        : Effect.succeed({ size, chunks: Chunk.append(acc.chunks, chunk) })
+    }),
+    Effect.map(({ chunks, size }) => {
+      const bytes = new Uint8Array(size)
+      let offset = 0
+      for (const chunk of chunks) {
+        bytes.set(chunk, offset)
+        offset += chunk.byteLength
+      }
+      return bytes
+    })
+  )
+
 const readBytes = (
   ctx: CallContext,
   status: number,
@@ -79,23 +108,7 @@ const readBytes = (
       })
     )
   }
-  return stream.pipe(
-    Stream.mapError((error) => ({ _tag: "Transport" as const, error })),
-    Stream.runFoldEffect({ size: 0, chunks: Chunk.empty<Uint8Array>() }, (acc, chunk) => {
-      const size = acc.size + chunk.byteLength
-      return size > ctx.maxResponseBytes
-        ? Effect.fail({ _tag: "TooLarge" as const, size })
-        : Effect.succeed({ size, chunks: Chunk.append(acc.chunks, chunk) })
-    }),
-    Effect.map(({ chunks, size }) => {
-      const bytes = new Uint8Array(size)
-      let offset = 0
-      for (const chunk of chunks) {
-        bytes.set(chunk, offset)
-        offset += chunk.byteLength
-      }
-      return bytes
-    }),
+  return readBounded(stream, ctx.maxResponseBytes).pipe(
     Effect.mapError((e) =>
       e._tag === "TooLarge"
         ? hardFailure(ctx, "ServerError", `response body is over the ${ctx.maxResponseBytes}-byte limit`, {

@@ -6,10 +6,11 @@
  * @internal
  */
 import { HttpClient, HttpClientRequest } from "@effect/platform"
-import { Chunk, Clock, Duration, Effect, Schedule, Stream } from "effect"
+import { Clock, Duration, Effect, Schedule } from "effect"
 import { boundBody, classifyResponse, classifyTransportError } from "../../Classification.js"
 import { HardFailure, isRetryable } from "../../Failure.js"
 import { decodeBase64, sniffImageType } from "../adapter.js"
+import { readBounded } from "../http.js"
 
 /** @internal */
 export interface DownloadSettings {
@@ -71,26 +72,6 @@ const mimeOf = (bytes: Uint8Array, contentType: string | undefined): string | un
   const declared = contentType?.split(";")[0]?.trim().toLowerCase()
   return declared !== undefined && declared.startsWith("image/") ? declared : undefined
 }
-
-const readBounded = (stream: Stream.Stream<Uint8Array, unknown>, maxBytes: number) =>
-  stream.pipe(
-    Stream.mapError((error) => ({ _tag: "Transport" as const, error })),
-    Stream.runFoldEffect({ size: 0, chunks: Chunk.empty<Uint8Array>() }, (acc, chunk) => {
-      const size = acc.size + chunk.byteLength
-      return size > maxBytes
-        ? Effect.fail({ _tag: "TooLarge" as const, size })
-        : Effect.succeed({ size, chunks: Chunk.append(acc.chunks, chunk) })
-    }),
-    Effect.map(({ chunks, size }) => {
-      const bytes = new Uint8Array(size)
-      let offset = 0
-      for (const chunk of chunks) {
-        bytes.set(chunk, offset)
-        offset += chunk.byteLength
-      }
-      return bytes
-    })
-  )
 
 /** One GET of the file. */
 const fetchOnce = (
