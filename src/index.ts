@@ -72,6 +72,7 @@ export {
   type GenerationFailure,
   HardFailure,
   isFallbackEligible,
+  isGenerationFailure,
   isRetryable,
   SilentFailure,
   SoftFailure
