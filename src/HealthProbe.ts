@@ -4,14 +4,20 @@
  * counted); when it recovers, move traffic back gradually — a ramp that lets
  * a growing share of requests through — instead of all at once.
  *
- * Probes go through the model's circuit breaker, so a successful probe after
- * the open time closes it (and a probe is never sent while the breaker is
- * still open). Their outcomes are recorded in {@link ModelStatus} as probes
- * (not traffic) and counted in `Observability`.
+ * Probes go through the model's circuit breaker (`withBreaker`): while it is
+ * open no probe is sent (the breaker would refuse it, and the open time is
+ * the breaker's own back-off); once the open time is over the breaker reports
+ * half-open and the next probe is its trial call, so a successful probe
+ * closes it (traffic need not risk a user request on it) and a failed one
+ * re-opens it. A model whose breaker never opened (unavailable by consecutive
+ * failures) is probed through the closed breaker, whose counts then see the
+ * probe too. Outcomes are recorded in {@link ModelStatus} as probes (not
+ * traffic, with their cost: a hard failure is not billed) and counted in
+ * `Observability`.
  *
  * @since 0.1.0
  */
-import { Clock, Duration, Effect, Random, Ref, Schedule, type Scope } from "effect"
+import { Clock, Duration, Effect, Either, Random, Ref, Schedule, type Scope } from "effect"
 import * as CircuitBreaker from "./CircuitBreaker.js"
 import { category, type GenerationFailure } from "./Failure.js"
 import { ModelStatus } from "./ModelStatus.js"
@@ -35,9 +41,11 @@ export interface Probe {
  *
  * | option | default | source |
  * |---|---|---|
- * | `interval` | 60 s per model | SPEC §7 (watch for recovery at a limited rate) |
+ * | `interval` | 60 s per model (the first probe one interval after the start) | SPEC §7 (watch for recovery at a limited rate) |
  * | `always` | `false`: probe only unavailable models | set it for a page with no traffic (the `status` command) |
- * | `ramp` | 10 % → 25 % → 50 % → 100 %, a step a minute | SPEC §5 ("test with a little traffic before moving all of it back") |
+ *
+ * The failback ramp's shares and step are {@link ModelStatus} options
+ * (`ramp`), since the status shows them (`ModelHealth.ramp`).
  *
  * @since 0.1.0
  */
@@ -45,7 +53,6 @@ export interface HealthProbeOptions {
   readonly probes: ReadonlyArray<Probe>
   readonly interval?: Duration.DurationInput
   readonly always?: boolean
-  readonly ramp?: { readonly shares?: ReadonlyArray<number>; readonly step?: Duration.DurationInput }
 }
 
 /**
@@ -57,16 +64,15 @@ export interface HealthProbe {
   /**
    * Whether `model` takes this request: always, except while it ramps up
    * after a recovery, when a growing share of requests is let through (drawn
-   * from Effect's `Random`). Give it to `FallbackChain`'s `admit`.
+   * from Effect's `Random`, so a seeded `Random` makes it reproducible). Give
+   * it to `FallbackChain`'s `admit`.
    */
   readonly admit: (model: string) => Effect.Effect<boolean>
-  /** The share (0–1) let through now, or `undefined` when not ramping. */
+  /** The share (0–1) let through now, or `undefined` when not ramping (as `ModelHealth.ramp`). */
   readonly ramp: (model: string) => Effect.Effect<number | undefined>
   /** Probes sent so far per model, and what they cost. */
   readonly sent: Effect.Effect<ReadonlyMap<string, { readonly count: number; readonly cost: number }>>
 }
-
-const DEFAULT_SHARES: ReadonlyArray<number> = [0.1, 0.25, 0.5, 1]
 
 /**
  * Start probing (for as long as the scope lasts) and follow recoveries for
@@ -97,8 +103,6 @@ export const make = (
     const status = yield* ModelStatus
     const breakers = yield* CircuitBreaker.CircuitBreakers
     const interval = Duration.decode(options.interval ?? Duration.seconds(60))
-    const shares = (options.ramp?.shares ?? DEFAULT_SHARES).filter((s) => Number.isFinite(s) && s > 0 && s <= 1)
-    const step = Duration.toMillis(Duration.decode(options.ramp?.step ?? Duration.minutes(1)))
     const sent = yield* Ref.make<ReadonlyMap<string, { readonly count: number; readonly cost: number }>>(new Map())
 
     const probeOnce = (probe: Probe) =>
@@ -111,18 +115,22 @@ export const make = (
         // half-open: the breaker waits for a trial call — the probe is one
         if (options.always !== true && health !== "unavailable" && state !== "half-open") return
         const t0 = yield* Clock.currentTimeMillis
-        const exit = yield* Effect.exit(breaker.withBreaker(probe.run))
+        // a defect is a bug, not a verdict on the model: it is logged below, not recorded
+        const result = yield* Effect.either(breaker.withBreaker(probe.run))
         const durationMs = (yield* Clock.currentTimeMillis) - t0
-        if (exit._tag === "Failure" && exit.cause._tag === "Fail" && exit.cause.error instanceof CircuitBreaker.CircuitOpen) return
-        const failure = exit._tag === "Failure" && exit.cause._tag === "Fail" ? exit.cause.error as GenerationFailure : undefined
-        const cost = exit._tag === "Success" ? probe.cost ?? 0 : 0
+        if (Either.isLeft(result) && result.left._tag === "CircuitOpen") return // another trial call is in flight
+        const failure = Either.isLeft(result) && result.left._tag !== "CircuitOpen" ? result.left : undefined
+        const outcome = failure === undefined ? "success" as const : "failure" as const
+        // a request that did not complete (a hard failure: 503, timeout, …) is not billed (SPEC §1);
+        // one that was answered (a success, or a soft/silent failure) is
+        const cost = failure !== undefined && category(failure) === "hard" ? 0 : probe.cost ?? 0
         yield* Ref.update(sent, (m) => {
           const previous = m.get(probe.model) ?? { count: 0, cost: 0 }
           return new Map([...m, [probe.model, { count: previous.count + 1, cost: previous.cost + cost }]])
         })
         yield* status.record({
           model: probe.model,
-          outcome: exit._tag === "Success" ? "success" : "failure",
+          outcome,
           latencyMs: durationMs,
           probe: true,
           cost,
@@ -130,7 +138,7 @@ export const make = (
         })
         yield* Observability.recordProbe({
           model: probe.model,
-          outcome: exit._tag === "Success" ? "success" : "failure",
+          outcome,
           durationMs,
           cost,
           ...(failure === undefined ? {} : { reason: failure.reason })
@@ -146,19 +154,10 @@ export const make = (
       )
     }
 
-    const ramp = (model: string) =>
-      Effect.gen(function*() {
-        // a model coming back from unavailable ramps up from the moment it recovered
-        const since = (yield* status.snapshot).models.find((m) => m.model === model)?.recoveredAt
-        if (since === undefined || shares.length === 0) return undefined
-        const k = Math.floor(((yield* Clock.currentTimeMillis) - since) / step)
-        return k >= shares.length ? undefined : shares[k]
-      })
-
     return {
-      ramp,
+      ramp: status.ramp,
       admit: (model) =>
-        Effect.flatMap(ramp(model), (share) => share === undefined || share >= 1 ? Effect.succeed(true) : Effect.map(Random.next, (u) => u < share)),
+        Effect.flatMap(status.ramp(model), (share) => share === undefined || share >= 1 ? Effect.succeed(true) : Effect.map(Random.next, (u) => u < share)),
       sent: Ref.get(sent)
     }
   })

@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { Clock, Context, Duration, Effect, Layer, PubSub, Ref, type Scope, Stream } from "effect"
+import { Clock, Context, Duration, Effect, Layer, PubSub, Queue, Ref, type Scope, Stream } from "effect"
 import * as CircuitBreaker from "./CircuitBreaker.js"
 import * as State from "./internal/modelStatus/state.js"
 
@@ -62,6 +62,12 @@ export interface ModelHealth {
   readonly trafficShare: number
   /** True when it is serving because a model ranked above it is unavailable. */
   readonly servingAsFallback: boolean
+  /**
+   * The failback ramp: the share (0–1) of its requests it is given while it
+   * comes back after being unavailable (see {@link ModelStatusOptions} `ramp`);
+   * `undefined` when it is not ramping (it takes all of them).
+   */
+  readonly ramp: number | undefined
   /** Health probes sent while unavailable, and what they cost. */
   readonly probes: { readonly count: number; readonly cost: number }
 }
@@ -116,6 +122,11 @@ export interface ModelStatusService {
    * fallback first while a promotion holds (SPEC §7).
    */
   readonly order: (list: string) => Effect.Effect<ReadonlyArray<string>>
+  /**
+   * The failback ramp's share (0–1) for `model` now, or `undefined` when it is
+   * not ramping. Cheap (no re-evaluation): fit for every request.
+   */
+  readonly ramp: (model: string) => Effect.Effect<number | undefined>
 }
 
 /**
@@ -131,17 +142,33 @@ export class ModelStatus extends Context.Tag("effect-ai-resilience/ModelStatus")
  * | option | default | source |
  * |---|---|---|
  * | `delayedFactor` | 2 | SPEC §6 (delayed: latency > 2× normal) |
- * | `baselineSamples` | 50 healthy calls (rolling median) | issue #4 §1 |
+ * | `baselineSamples` | 50 healthy calls (rolling median) | issue #4 §1 (baseline = rolling median of healthy calls) |
  * | `minBaselineSamples` | 5 | no verdict on too little data |
- * | `recentSamples` | 5 calls (median) | |
+ * | `recentSamples` | 5 successful calls (median; a verdict needs at least 3 of them) | a median of 5 rides out one slow call |
  * | `unavailableAfter` | 3 consecutive failures | SPEC §6 (503s or consecutive failures) |
- * | `shareWindow` | 100 served requests per list | |
+ * | `shareWindow` | the last 100 served requests of each list | |
+ * | `isFailure` | a `hard` failure with reason `Overloaded`, `ServerError`, `Timeout`, `Network` or `RateLimited`, or one of unknown kind | what the breaker counts (issue #3 §2) |
  * | `promoteAfter` | 2 h | SPEC §7 (promote the fallback after ~2 h without recovery) |
+ * | `ramp` | 10 % → 25 % → 50 % → 100 %, a step a minute | SPEC §5 ("test with a little traffic before moving all of it back") |
+ *
+ * A model is **unavailable** while its breaker is open or half-open (a
+ * trial call has yet to close it), or after `unavailableAfter` failures in a
+ * row (only failures that `isFailure` counts: a 400 or a filtered prompt says
+ * nothing about the model's health, so it neither counts nor resets the run);
+ * **delayed** when the median of its recent successful calls exceeds
+ * `delayedFactor` × its baseline, the median of its last healthy calls (slow
+ * calls never enter the baseline, so a slow spell cannot raise its own bar);
+ * **normal** otherwise. When it leaves unavailable, its ramp starts.
  *
  * @since 0.1.0
  */
 export interface ModelStatusOptions {
-  /** The priority lists (primary first), e.g. `{ image: [{ model, vendor }, …] }`. */
+  /**
+   * The priority lists (primary first), e.g. `{ image: [{ model, vendor }, …] }`.
+   * A model's rank is its position in the first list that names it; `vendor`
+   * (default `"unknown"`) groups models for vendor-wide outages, which need at
+   * least two models of the vendor.
+   */
   readonly lists: Readonly<Record<string, ReadonlyArray<{ readonly model: string; readonly vendor?: string }>>>
   readonly delayedFactor?: number
   readonly baselineSamples?: number
@@ -149,15 +176,29 @@ export interface ModelStatusOptions {
   readonly recentSamples?: number
   readonly unavailableAfter?: number
   readonly shareWindow?: number
+  /** Does this failed observation count against the model's health (towards `unavailableAfter`)? */
+  readonly isFailure?: (observation: Observation) => boolean
+  /** A primary unavailable this long has its best available fallback promoted until it is normal again. */
   readonly promoteAfter?: Duration.DurationInput
-  /** Alert hook: runs on every change of a model's health. Its failures and defects are logged, never propagated. */
+  /**
+   * The failback ramp: after a recovery, the share of requests let through in
+   * each `step` (shares in (0, 1]; after the last step, all of them).
+   */
+  readonly ramp?: { readonly shares?: ReadonlyArray<number>; readonly step?: Duration.DurationInput }
+  /**
+   * Alert hook: runs on every change of a model's health, in order, on a
+   * fiber of its own (a slow pager never holds up `record`). Its failures and
+   * defects are logged, never propagated.
+   */
   readonly onChange?: (change: StatusChange) => Effect.Effect<void, unknown>
 }
 
 /**
  * Make the status of the models of `options.lists`, judged from the
  * observations it is given and from the breakers' states (read without
- * calling through them; breaker transitions update it at once).
+ * calling through them; breaker transitions update it at once). Ramp steps
+ * and promotions that fall due with time alone publish a snapshot too. The
+ * background fibers live as long as the scope.
  *
  * @example
  * ```ts
@@ -186,34 +227,62 @@ export const make = (
     const ref = yield* Ref.make(State.initial(settings, now0))
     const changesHub = yield* PubSub.unbounded<StatusChange>()
     const snapshotsHub = yield* PubSub.sliding<StatusSnapshot>(64)
+    const alerts = yield* Queue.unbounded<StatusChange>()
     const lock = yield* Effect.makeSemaphore(1)
+    // the time-driven deadline armed now, and a nudge for the timer when it moves
+    const armed = yield* Ref.make<number | undefined>(undefined)
+    const rearm = yield* Queue.sliding<void>(1)
+    const models = yield* Effect.forEach(settings.models, (m) => breakers.get(m.model))
 
-    const breakerStates = Effect.forEach(settings.models, (m) =>
-      Effect.flatMap(breakers.get(m.model), (b) => Effect.map(b.state, (state) => [m.model, state] as const))
-    ).pipe(Effect.map((pairs) => new Map(pairs)))
+    const breakerStates = Effect.map(
+      Effect.forEach(models, (b) => Effect.map(b.state, (state) => [b.model, state] as const)),
+      (pairs) => new Map(pairs)
+    )
 
-    const hook = (change: StatusChange) =>
-      options.onChange === undefined ? Effect.void : options.onChange(change).pipe(
-        Effect.catchAllCause((cause) => Effect.logWarning("ModelStatus: the onChange hook failed", cause))
-      )
-
-    /** Apply `update` and re-evaluate, publishing what changed (serialised: no lost updates). */
-    const step = (update: (state: State.State) => State.State) =>
-      lock.withPermits(1)(Effect.gen(function*() {
+    /**
+     * Apply `update` and re-evaluate under the lock (no lost updates), publishing
+     * what changed; not interruptible once it holds the lock (state and pushes agree).
+     */
+    const step = (update: (state: State.State) => State.State, publish = false) =>
+      lock.withPermits(1)(Effect.uninterruptible(Effect.gen(function*() {
         const now = yield* Clock.currentTimeMillis
         const states = yield* breakerStates
         const before = yield* Ref.get(ref)
-        const { state, changes, changed } = State.evaluate(settings, update(before), states, now)
+        const { changed, changes, state } = State.evaluate(settings, update(before), states, now)
         yield* Ref.set(ref, state)
-        if (changes.length > 0 || changed) {
+        if (changes.length > 0 || changed || publish) {
           yield* PubSub.publishAll(changesHub, changes)
+          if (options.onChange !== undefined) yield* Queue.offerAll(alerts, changes)
           yield* PubSub.publish(snapshotsHub, State.snapshot(settings, state, states, now))
         }
-        return changes
-      })).pipe(Effect.flatMap((changes) => Effect.forEach(changes, hook, { discard: true })))
+        const deadline = State.nextDeadline(settings, state, now)
+        if (deadline !== (yield* Ref.getAndSet(armed, deadline))) yield* Queue.offer(rearm, undefined)
+      })))
 
     // breaker transitions change health without any observation
     yield* Stream.runForEach(breakers.changes, () => step((s) => s)).pipe(Effect.forkScoped)
+    // the alert hook, in order, off the recording path
+    if (options.onChange !== undefined) {
+      const onChange = options.onChange
+      yield* Queue.take(alerts).pipe(
+        Effect.flatMap((change) =>
+          Effect.catchAllCause(
+            Effect.suspend(() => onChange(change)),
+            (cause) => Effect.logWarning(`ModelStatus: the onChange hook failed for ${change.model} ${change.from} → ${change.to}`, cause)
+          )
+        ),
+        Effect.forever,
+        Effect.forkScoped
+      )
+    }
+    // time alone moves a ramp a step on, or makes a promotion due: wake then and publish
+    yield* Effect.gen(function*() {
+      const deadline = yield* Ref.get(armed)
+      if (deadline === undefined) return yield* Queue.take(rearm)
+      const wait = deadline - (yield* Clock.currentTimeMillis)
+      const due = yield* Effect.raceFirst(Effect.as(Queue.take(rearm), false), Effect.as(Effect.sleep(Math.max(0, wait)), true))
+      if (due) yield* step((s) => s, true)
+    }).pipe(Effect.forever, Effect.forkScoped)
     yield* Effect.yieldNow()
 
     const snapshot = Effect.gen(function*() {
@@ -224,11 +293,19 @@ export const make = (
     })
 
     return {
-      record: (observation) => Effect.asVoid(step((s) => State.record(settings, s, observation))),
+      record: (observation) => step((s) => State.record(settings, s, observation)),
       snapshot,
       changes: Stream.fromPubSub(changesHub),
       snapshots: Stream.fromPubSub(snapshotsHub),
-      order: (list) => Effect.zipRight(step((s) => s), Effect.map(Ref.get(ref), (s) => State.order(settings, s, list)))
+      // read-only (it runs on every request): judged as of now without taking the lock
+      order: (list) =>
+        Effect.gen(function*() {
+          const now = yield* Clock.currentTimeMillis
+          const { state } = State.evaluate(settings, yield* Ref.get(ref), yield* breakerStates, now)
+          return State.order(settings, state, list)
+        }),
+      ramp: (model) =>
+        Effect.map(Effect.zip(Ref.get(ref), Clock.currentTimeMillis), ([s, now]) => State.rampOf(settings, s, model, now))
     }
   })
 

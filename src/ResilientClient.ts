@@ -71,10 +71,10 @@ export interface ResilientClientConfig {
   /** Model status options (thresholds, alert hook); the lists come from the routes. */
   readonly status?: Omit<ModelStatus.ModelStatusOptions, "lists">
   /**
-   * Health probes and the failback ramp (`HealthProbe`): the cheap request to
+   * Health probes (`HealthProbe`): the cheap request to
    * send to an unavailable text or image model (its price counts as the
    * probe's cost). Without it, models are not probed and recover through
-   * traffic only; the ramp applies either way.
+   * traffic only; the failback ramp (`status.ramp`) applies either way.
    */
   readonly probes?: Omit<HealthProbe.HealthProbeOptions, "probes"> & {
     readonly text?: TextInput

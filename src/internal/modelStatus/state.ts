@@ -19,7 +19,19 @@ export interface Settings {
   readonly unavailableAfter: number
   readonly shareWindow: number
   readonly promoteAfterMs: number
+  /** Failback ramp: the share let through in each step after a recovery. */
+  readonly rampShares: ReadonlyArray<number>
+  readonly rampStepMs: number
+  readonly isFailure: (observation: Observation) => boolean
 }
+
+const healthReasons: ReadonlySet<string> = new Set(["Overloaded", "ServerError", "Timeout", "Network", "RateLimited"])
+
+/** The default of `isFailure`: what the breaker counts, and failures of unknown kind. @internal */
+export const defaultIsFailure = (o: Observation): boolean =>
+  o.reason === undefined ? o.category === undefined || o.category === "hard" : o.category !== "soft" && o.category !== "silent" && healthReasons.has(o.reason)
+
+const DEFAULT_RAMP: ReadonlyArray<number> = [0.1, 0.25, 0.5, 1]
 
 const positive = (value: number | undefined, fallback: number) =>
   value !== undefined && Number.isFinite(value) && value > 0 ? value : fallback
@@ -43,7 +55,10 @@ export const settings = (options: ModelStatusOptions): Settings => {
     recentSamples: Math.floor(positive(options.recentSamples, 5)),
     unavailableAfter: Math.floor(positive(options.unavailableAfter, 3)),
     shareWindow: Math.floor(positive(options.shareWindow, 100)),
-    promoteAfterMs: Duration.toMillis(Duration.decode(options.promoteAfter ?? Duration.hours(2)))
+    promoteAfterMs: Duration.toMillis(Duration.decode(options.promoteAfter ?? Duration.hours(2))),
+    rampShares: (options.ramp?.shares ?? DEFAULT_RAMP).filter((x) => Number.isFinite(x) && x > 0 && x <= 1),
+    isFailure: options.isFailure ?? defaultIsFailure,
+    rampStepMs: positive(Duration.toMillis(Duration.decode(options.ramp?.step ?? Duration.minutes(1))), 60_000)
   }
 }
 
@@ -109,8 +124,10 @@ export const record = (settings: Settings, state: State, o: Observation): State 
       recent: push(m.recent, o.latencyMs, settings.recentSamples),
       consecutiveFailures: 0
     }
-  } else {
+  } else if (settings.isFailure(o)) {
     next = { ...m, consecutiveFailures: m.consecutiveFailures + 1 }
+  } else {
+    next = m // the model answered (a bad request, a filtered prompt, …): nothing about its health
   }
   if (o.probe === true) next = { ...next, probes: { count: next.probes.count + 1, cost: next.probes.cost + (o.cost ?? 0) } }
   const models = new Map(state.models)
@@ -172,20 +189,58 @@ export const evaluate = (
     const previous = state.vendorOutages.find((o) => o.vendor === vendor)
     vendorOutages.push(previous ?? { vendor, since: Math.max(...names.map((n) => models.get(n)!.since)), models: names })
   }
-  // SPEC §7: after promoteAfter without recovery, the best available fallback becomes the primary
+  // SPEC §7: after promoteAfter without recovery, the best available fallback becomes the primary,
+  // and stays so until the primary is normal again (not merely available: delayed keeps it)
   const promotions: Array<State["promotions"][number]> = []
   for (const [list, names] of Object.entries(settings.lists)) {
     const primary = names[0]
     const p = primary === undefined ? undefined : models.get(primary)
-    if (primary === undefined || p === undefined || p.health !== "unavailable" || now - p.since < settings.promoteAfterMs) continue
+    if (primary === undefined || p === undefined || p.health === "normal") continue
     const previous = state.promotions.find((x) => x.list === list)
+    if (previous === undefined && (p.health !== "unavailable" || now - p.since < settings.promoteAfterMs)) continue
+    if (previous !== undefined && models.get(previous.to)?.health !== "unavailable") {
+      promotions.push(previous)
+      continue
+    }
     const to = names.slice(1).find((n) => models.get(n)?.health !== "unavailable")
-    if (previous !== undefined && models.get(previous.to)?.health !== "unavailable") promotions.push(previous)
-    else if (to !== undefined) promotions.push({ list, from: primary, to, since: now })
+    if (to !== undefined) promotions.push({ list, from: primary, to, since: now })
   }
   if (vendorOutages.length !== state.vendorOutages.length || promotions.length !== state.promotions.length ||
     promotions.some((p, i) => p.to !== state.promotions[i]?.to)) changed = true
   return { state: { ...state, models, vendorOutages, promotions }, changes, changed }
+}
+
+/** The failback ramp's share for a model now, `undefined` when it is not ramping. @internal */
+export const rampOf = (settings: Settings, state: State, model: string, now: number): number | undefined => {
+  const m = state.models.get(model)
+  if (m === undefined || m.recoveredAt === undefined || m.health === "unavailable") return undefined
+  const k = Math.floor((now - m.recoveredAt) / settings.rampStepMs)
+  return k < 0 || k >= settings.rampShares.length ? undefined : settings.rampShares[k]
+}
+
+/**
+ * The next moment at which time alone changes the picture (a ramp step, a
+ * promotion falling due), strictly after `now`; `undefined` when none.
+ *
+ * @internal
+ */
+export const nextDeadline = (settings: Settings, state: State, now: number): number | undefined => {
+  let next: number | undefined
+  const consider = (t: number) => {
+    if (t > now && (next === undefined || t < next)) next = t
+  }
+  for (const m of state.models.values()) {
+    if (m.recoveredAt === undefined || m.health === "unavailable") continue
+    const k = Math.floor((now - m.recoveredAt) / settings.rampStepMs)
+    if (k < settings.rampShares.length) consider(m.recoveredAt + (Math.max(k, 0) + 1) * settings.rampStepMs)
+  }
+  for (const [list, names] of Object.entries(settings.lists)) {
+    const p = names[0] === undefined ? undefined : state.models.get(names[0])
+    if (p !== undefined && p.health === "unavailable" && !state.promotions.some((x) => x.list === list)) {
+      consider(p.since + settings.promoteAfterMs)
+    }
+  }
+  return next
 }
 
 /** @internal */
@@ -215,6 +270,10 @@ export const snapshot = (settings: Settings, state: State, breakers: ReadonlyMap
       notes.push(`${standIn} is serving in place of ${vendorWide === undefined ? inPlaceOf.join(", ") : `${vendorWide.vendor} (vendor-wide outage)`}`)
     }
   }
+  for (const m of settings.models) {
+    const share = rampOf(settings, state, m.model, now)
+    if (share !== undefined && share < 1) notes.push(`${m.model} is back: it takes ${Math.round(share * 100)} % of its traffic for now (failback ramp)`)
+  }
   for (const p of state.promotions) notes.push(`${p.to} promoted to primary of ${p.list}: ${p.from} unavailable for over ${Duration.format(Duration.millis(settings.promoteAfterMs))}`)
   const models: Array<ModelHealth> = settings.models.map((m) => {
     const s = state.models.get(m.model)!
@@ -232,6 +291,7 @@ export const snapshot = (settings: Settings, state: State, breakers: ReadonlyMap
       breaker: breakers.get(m.model) ?? "closed",
       trafficShare: served.length === 0 ? 0 : served.filter((x) => x === m.model).length / served.length,
       servingAsFallback: serving.has(m.model),
+      ramp: rampOf(settings, state, m.model, now),
       probes: s.probes
     }
   })
