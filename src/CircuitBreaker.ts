@@ -22,8 +22,9 @@
  * `changes`) on the first call after the open time; `state` and `snapshot`
  * already report `"half-open"` once that time has passed. All time comes from
  * Effect's `Clock`, so `TestClock` drives it in tests. Every update is atomic
- * (a `SynchronizedRef`), so concurrent callers never lose one, and
- * transitions are published in the order they happen.
+ * (one `Ref.modify`; a step that changes the state is made and published
+ * under a lock), so concurrent callers never lose one, and transitions are
+ * published in the order they happen.
  *
  * Only failures that say something about the model's health are counted (by
  * default a `HardFailure` with reason `Overloaded`, `ServerError`, `Timeout`,
@@ -32,7 +33,7 @@
  *
  * @since 0.1.0
  */
-import { Cause, Clock, Context, Duration, Effect, Either, type Exit, Layer, Option, PubSub, Schema, Stream, SynchronizedRef } from "effect"
+import { Cause, Clock, Context, Duration, Effect, Either, type Exit, Layer, Option, PubSub, Ref, Schema, Stream, SynchronizedRef } from "effect"
 import type { HardReason } from "./Failure.js"
 import * as Window from "./internal/circuitBreaker/window.js"
 
@@ -579,7 +580,7 @@ const fromResolved = (
   Effect.gen(function*() {
     const { admit, settle, view } = machine(model, options)
     const now = yield* Clock.currentTimeMillis
-    const ref = yield* SynchronizedRef.make<Core>({
+    const ref = yield* Ref.make<Core>({
       status: "closed",
       generation: 0,
       window: Window.empty(options.windowMs, options.buckets, now),
@@ -591,20 +592,37 @@ const fromResolved = (
       succeeded: 0
     })
     const hub = yield* PubSub.unbounded<Transition>()
+    const lock = yield* Effect.makeSemaphore(1)
     const publish = (transitions: ReadonlyArray<Transition>) =>
       Effect.forEach(
         transitions,
         (t) => Effect.zipRight(PubSub.publish(hub, t), shared === undefined ? Effect.void : PubSub.publish(shared, t)),
         { discard: true }
       )
-    // Clock read, update and publication all under the lock: updates are
-    // never lost and transitions are published in the order they happen.
+    // A step that makes no transition (every call while closed) is one atomic
+    // `Ref.modify`. One that does is redone under the lock, which it keeps
+    // until its transitions are published: updates are never lost and
+    // transitions are published in the order they happen.
+    const NEEDS_LOCK: unique symbol = Symbol.for("effect-ai-resilience/CircuitBreaker/needsLock") as never
     const step = <B>(f: (core: Core, now: number) => Step<B>): Effect.Effect<B> =>
-      Effect.uninterruptible(SynchronizedRef.modifyEffect(ref, (core) =>
-        Effect.flatMap(Clock.currentTimeMillis, (now) => {
-          const [result, next, transitions] = f(core, now)
-          return Effect.as(publish(transitions), [result, next] as const)
-        })))
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        Effect.flatMap(
+          Ref.modify(ref, (core): readonly [B | typeof NEEDS_LOCK, Core] => {
+            const [result, next, transitions] = f(core, now)
+            return transitions.length === 0 ? [result, next] : [NEEDS_LOCK, core]
+          }),
+          (fast) =>
+            fast !== NEEDS_LOCK ? Effect.succeed(fast as B) : Effect.uninterruptible(lock.withPermits(1)(
+              Effect.flatMap(Clock.currentTimeMillis, (later) =>
+                Effect.flatMap(
+                  Ref.modify(ref, (core) => {
+                    const [result, next, transitions] = f(core, later)
+                    return [[result, transitions] as const, next]
+                  }),
+                  ([result, transitions]) => Effect.as(publish(transitions), result)
+                ))
+            ))
+        ))
 
     const withBreaker = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | CircuitOpen, R> =>
       Effect.uninterruptibleMask((restore) =>
@@ -620,8 +638,8 @@ const fromResolved = (
 
     return {
       model,
-      state: Effect.zipWith(SynchronizedRef.get(ref), Clock.currentTimeMillis, effectiveState),
-      snapshot: Effect.zipWith(SynchronizedRef.get(ref), Clock.currentTimeMillis, view),
+      state: Effect.zipWith(Ref.get(ref), Clock.currentTimeMillis, effectiveState),
+      snapshot: Effect.zipWith(Ref.get(ref), Clock.currentTimeMillis, view),
       changes: Stream.fromPubSub(hub),
       withBreaker
     } satisfies CircuitBreaker

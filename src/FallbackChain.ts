@@ -15,9 +15,10 @@
  *
  * @since 0.1.0
  */
-import { Clock, Data, Duration, Effect, Ref, Schema } from "effect"
+import { Clock, Data, Duration, Effect, Schema } from "effect"
 import * as CircuitBreaker from "./CircuitBreaker.js"
 import { category, type GenerationFailure, HardFailure, isFallbackEligible, isGenerationFailure } from "./Failure.js"
+import { timeoutFail } from "./internal/timeout.js"
 import * as Observability from "./Observability.js"
 import * as RetryPolicy from "./RetryPolicy.js"
 
@@ -33,6 +34,13 @@ export interface ChainModel<Call> {
   readonly call: Call
   /** Price of one successful call (e.g. per image), for the cost report. Failures cost nothing (SPEC §1: a 503 is not billed). */
   readonly price?: number | ((value: ValueOf<Call>) => number)
+  /**
+   * Admission of each attempt (e.g. `LoadControl.run`: a rate limit and a
+   * concurrency bulkhead). It wraps the attempt from outside its breaker and
+   * its time-out: time spent waiting here is neither part of the attempt's
+   * time-out nor a failure of the model.
+   */
+  readonly gate?: <X, E2, R2>(attempt: Effect.Effect<X, E2, R2>) => Effect.Effect<X, E2, R2>
 }
 
 /** What a call produces. @since 0.1.0 */
@@ -146,6 +154,9 @@ export const DEFAULT_ATTEMPT_TIMEOUT: Duration.Duration = Duration.seconds(120)
 /** A model skipped because its failback ramp did not admit this call (internal: never escapes `run`). */
 class NotAdmitted extends Data.TaggedError("NotAdmitted")<{ readonly model: string }> {}
 
+/** The deadline left no time to start (internal: becomes `DeadlineExceeded`). */
+class DeadlineReached extends Data.TaggedError("DeadlineReached")<{ readonly model: string }> {}
+
 /** What makes a chain step give up on a model and move to the next. */
 type Eligible = GenerationFailure | CircuitBreaker.CircuitOpen | NotAdmitted
 
@@ -153,13 +164,16 @@ const eligible = (options: FallbackOptions) => (error: unknown): boolean =>
   error instanceof CircuitBreaker.CircuitOpen || error instanceof NotAdmitted ||
   (isGenerationFailure(error) && isFallbackEligible(error, { contentFiltered: options.contentFiltered === true }))
 
+/** Records are built from values this module made or checked: no need to validate them again. */
+const attemptRecord = (fields: ConstructorParameters<typeof AttemptRecord>[0]): AttemptRecord => new AttemptRecord(fields, true)
+
 const recordOf = (
   model: string,
   attempt: number,
   failure: GenerationFailure,
   durationMs: number
 ): AttemptRecord =>
-  AttemptRecord.make({
+  attemptRecord({
     model,
     attempt,
     outcome: "failure",
@@ -172,6 +186,13 @@ const recordOf = (
 
 /**
  * Run `call` along the priority list.
+ *
+ * A `deadline` bounds the whole call: no attempt starts once it is reached,
+ * retries do not wait past it, and an attempt still in flight when it comes
+ * is interrupted (recorded as a failure with reason `"Deadline"`, not counted
+ * against the model by its breaker). The call then fails with
+ * {@link DeadlineExceeded} — whichever model it was on — while a call whose
+ * every model failed in time fails with {@link AllModelsFailed}.
  *
  * @example
  * ```ts
@@ -199,146 +220,171 @@ export const run = <A, E extends GenerationFailure, R>(
   E | HardFailure | AllModelsFailed | DeadlineExceeded,
   R | CircuitBreaker.CircuitBreakers | RetryPolicy.RetryPolicy
 > =>
-  Effect.gen(function*() {
-    const breakers = yield* CircuitBreaker.CircuitBreakers
-    const policy = yield* RetryPolicy.RetryPolicy
-    const log = yield* Ref.make<ReadonlyArray<AttemptRecord>>([])
-    const context = options.operation === undefined ? {} : { operation: options.operation }
-    // every line of the log also goes to the metrics and (failures) the structured logs
-    const append = (record: AttemptRecord, failure?: GenerationFailure) =>
-      Ref.update(log, (all) => [...all, record]).pipe(
-        Effect.zipRight(Observability.recordAttempt(record, failure === undefined ? context : { ...context, failure, provider: failure.provider })),
-        Effect.zipRight(options.onAttempt === undefined ? Effect.void : options.onAttempt(record))
-      )
-    const started = yield* Clock.currentTimeMillis
-    const deadline = options.deadline === undefined ? undefined : Duration.decode(options.deadline)
-    const attemptTimeout = options.attemptTimeout === undefined ? DEFAULT_ATTEMPT_TIMEOUT : Duration.decode(options.attemptTimeout)
-    const remaining = Effect.map(Clock.currentTimeMillis, (now) =>
-      deadline === undefined ? undefined : Duration.millis(Math.max(0, Duration.toMillis(deadline) - (now - started))))
+  Effect.flatMap(CircuitBreaker.CircuitBreakers, (breakers) =>
+    Effect.flatMap(RetryPolicy.RetryPolicy, (policy) =>
+      Effect.flatMap(Clock.currentTimeMillis, (started) => {
+        if (models.length === 0) {
+          return Effect.fail(new AllModelsFailed({ message: "the fallback chain has no models", attempts: [] }))
+        }
+        // the attempt log of this execution
+        const log: Array<AttemptRecord> = []
+        const context = options.operation === undefined ? {} : { operation: options.operation }
+        // every line of the log also goes to the metrics and (failures) the structured logs
+        const append = (record: AttemptRecord, failure?: GenerationFailure): Effect.Effect<void> => {
+          log.push(record)
+          const recorded = Observability.recordAttempt(record, failure === undefined ? context : { ...context, failure, provider: failure.provider })
+          return options.onAttempt === undefined ? recorded : Effect.zipRight(recorded, options.onAttempt(record))
+        }
+        const deadline = options.deadline === undefined ? undefined : Duration.decode(options.deadline)
+        const deadlineMs = deadline === undefined ? Infinity : Duration.toMillis(deadline)
+        const attemptTimeout = options.attemptTimeout === undefined ? DEFAULT_ATTEMPT_TIMEOUT : Duration.decode(options.attemptTimeout)
+        const timeoutText = Duration.format(attemptTimeout)
+        const leftAt = (now: number) => deadlineMs - (now - started)
+        // a model whose retries the deadline cut short makes the outcome DeadlineExceeded
+        let cutByDeadline = false
+        const skipped = (model: string, reason: string, attempt = 0) =>
+          append(attemptRecord({ model, attempt, outcome: "skipped", reason, durationMs: 0 }))
 
-    const tryModel = (entry: ChainModel<() => Effect.Effect<A, E, R>>, rank: number) =>
-      Effect.gen(function*() {
-        const breaker = yield* breakers.get(entry.model)
-        const left = yield* remaining
-        if (left !== undefined && Duration.toMillis(left) <= 0) {
-          // a fallback that cannot finish before the deadline is not started
-          yield* append(AttemptRecord.make({ model: entry.model, attempt: 0, outcome: "skipped", reason: "Deadline", durationMs: 0 }))
-          return yield* new DeadlineExceeded({
-            message: `deadline of ${Duration.format(deadline!)} reached before trying ${entry.model}`,
-            deadline: deadline!,
-            attempts: yield* Ref.get(log)
+        const tryModel = (entry: ChainModel<() => Effect.Effect<A, E, R>>, rank: number) =>
+          Effect.gen(function*() {
+            if (leftAt(yield* Clock.currentTimeMillis) <= 0) {
+              // a fallback that cannot finish before the deadline is not started
+              yield* skipped(entry.model, "Deadline")
+              return yield* new DeadlineReached({ model: entry.model })
+            }
+            if (options.admit !== undefined && rank < models.length - 1 && !(yield* options.admit(entry.model))) {
+              yield* skipped(entry.model, "Ramp")
+              return yield* new NotAdmitted({ model: entry.model })
+            }
+            const breaker = yield* breakers.get(entry.model)
+            if ((yield* breaker.state) === "open") {
+              const snapshot = yield* breaker.snapshot
+              yield* skipped(entry.model, "CircuitOpen")
+              const now = yield* Clock.currentTimeMillis
+              const retryAt = snapshot.openUntil ?? now
+              return yield* new CircuitBreaker.CircuitOpen({
+                model: entry.model,
+                state: "open",
+                message: `circuit for ${entry.model} is open; skipped without a call`,
+                retryAt,
+                retryAfter: Duration.millis(Math.max(0, retryAt - now))
+              })
+            }
+            let attempt = 0
+            const timedOut = () =>
+              new HardFailure({
+                reason: "Timeout",
+                provider: "chain",
+                model: entry.model,
+                message: `no answer from ${entry.model} within ${timeoutText}`
+              })
+            const one = Effect.flatMap(Clock.currentTimeMillis, (t0) => {
+              attempt++
+              const n = attempt
+              return entry.call().pipe(
+                (call) => timeoutFail(call, attemptTimeout, timedOut),
+                Effect.tapError((failure) =>
+                  Effect.flatMap(Clock.currentTimeMillis, (t1) => append(recordOf(entry.model, n, failure, t1 - t0), failure))
+                ),
+                Effect.tap((result) =>
+                  Effect.flatMap(Clock.currentTimeMillis, (t1) =>
+                    append(attemptRecord({
+                      model: entry.model,
+                      attempt: n,
+                      outcome: "success",
+                      durationMs: t1 - t0,
+                      ...(entry.price === undefined ? {} : { cost: typeof entry.price === "number" ? entry.price : entry.price(result) })
+                    })))
+                ),
+                // cut off: by the deadline, or by the caller
+                Effect.onInterrupt(() =>
+                  Effect.flatMap(Clock.currentTimeMillis, (t1) =>
+                    append(attemptRecord({
+                      model: entry.model,
+                      attempt: n,
+                      outcome: "failure",
+                      reason: leftAt(t1) <= 0 ? "Deadline" : "Interrupted",
+                      durationMs: t1 - t0
+                    })))
+                ),
+                Observability.attemptSpan({ model: entry.model, attempt: n, ...context })
+              )
+            })
+            // The gate (load control) wraps the breaker, which sits inside the
+            // retry: every upstream attempt is recorded, and once the breaker
+            // opens the remaining retries stop (CircuitOpen is never retried) so
+            // the chain moves on. A breaker that opened during these retries, or
+            // a half-open breaker whose probe slots are taken, rejects without a
+            // call: log it as skipped.
+            const guarded = breaker.withBreaker(one).pipe(
+              Effect.tapError((error) => error instanceof CircuitBreaker.CircuitOpen ? skipped(entry.model, "CircuitOpen", attempt + 1) : Effect.void)
+            )
+            const gated = entry.gate === undefined ? guarded : entry.gate(guarded)
+            const left = leftAt(yield* Clock.currentTimeMillis)
+            const value = yield* policy.retry(gated, {
+              ...(options.retry === undefined ? {} : { override: options.retry }),
+              ...(left === Infinity ? {} : {
+                within: Duration.millis(left),
+                onGiveUp: ({ reason }) => Effect.sync(() => { if (reason === "Deadline") cutByDeadline = true })
+              })
+            })
+            return {
+              value,
+              model: entry.model,
+              rank,
+              fellBack: rank > 0,
+              degraded: false,
+              attempts: log.slice(),
+              cost: log.reduce((sum, a) => sum + (a.cost ?? 0), 0)
+            } satisfies Served<A>
           })
-        }
-        if (options.admit !== undefined && rank < models.length - 1 && !(yield* options.admit(entry.model))) {
-          yield* append(AttemptRecord.make({ model: entry.model, attempt: 0, outcome: "skipped", reason: "Ramp", durationMs: 0 }))
-          return yield* new NotAdmitted({ model: entry.model })
-        }
-        if ((yield* breaker.state) === "open") {
-          const snapshot = yield* breaker.snapshot
-          yield* append(AttemptRecord.make({ model: entry.model, attempt: 0, outcome: "skipped", reason: "CircuitOpen", durationMs: 0 }))
-          const now = yield* Clock.currentTimeMillis
-          const retryAt = snapshot.openUntil ?? now
-          return yield* new CircuitBreaker.CircuitOpen({
-            model: entry.model,
-            state: "open",
-            message: `circuit for ${entry.model} is open; skipped without a call`,
-            retryAt,
-            retryAfter: Duration.millis(Math.max(0, retryAt - now))
+
+        const deadlineExceeded = (): DeadlineExceeded =>
+          new DeadlineExceeded({
+            message: `deadline of ${Duration.format(deadline ?? Duration.zero)} reached after ${log.filter((a) => a.outcome !== "skipped").length} attempts`,
+            deadline: deadline ?? Duration.zero,
+            attempts: log.slice()
           })
-        }
-        let attempt = 0
-        const one = Effect.gen(function*() {
-          attempt++
-          const budget = yield* remaining
-          const timeout = budget === undefined ? attemptTimeout : Duration.min(attemptTimeout, budget)
-          const t0 = yield* Clock.currentTimeMillis
-          const result = yield* entry.call().pipe(
-            Effect.timeoutFail({
-              duration: timeout,
-              onTimeout: () =>
-                new HardFailure({
-                  reason: "Timeout",
-                  provider: "chain",
-                  model: entry.model,
-                  message: `no answer from ${entry.model} within ${Duration.format(timeout)}`
-                })
-            }),
-            Effect.tapError((failure) =>
-              Effect.flatMap(Clock.currentTimeMillis, (t1) => append(recordOf(entry.model, attempt, failure, t1 - t0), failure))
-            ),
-            Observability.attemptSpan({ model: entry.model, attempt, ...context })
-          )
-          const t1 = yield* Clock.currentTimeMillis
-          yield* append(AttemptRecord.make({
-            model: entry.model,
-            attempt,
-            outcome: "success",
-            durationMs: t1 - t0,
-            ...(entry.price === undefined ? {} : { cost: typeof entry.price === "number" ? entry.price : entry.price(result) })
-          }))
-          return result
-        })
-        const budgetLeft = yield* remaining
-        // The breaker sits inside the retry: every upstream attempt is recorded,
-        // and once the breaker opens the remaining retries stop (CircuitOpen is
-        // never retried) so the chain moves on.
-        // A breaker that opened during these retries, or a half-open breaker
-        // whose probe slots are taken, rejects without a call: log it as skipped.
-        const guarded = breaker.withBreaker(one).pipe(
-          Effect.tapError((error) =>
-            error instanceof CircuitBreaker.CircuitOpen
-              ? append(AttemptRecord.make({ model: entry.model, attempt: attempt + 1, outcome: "skipped", reason: "CircuitOpen", durationMs: 0 }))
-              : Effect.void
+        const isEligible = eligible(options)
+        // fold the list into primary.orElse(second).orElse(third)…, catching only eligible failures
+        const chain = models.slice(1).reduce<Effect.Effect<Served<A>, E | Eligible | DeadlineReached, R>>(
+          (acc, entry, i) =>
+            acc.pipe(Effect.catchIf(
+              (error): error is E | Eligible => isEligible(error),
+              () => tryModel(entry, i + 1)
+            )),
+          tryModel(models[0]!, 0)
+        )
+        const settled = chain.pipe(
+          Effect.catchIf(
+            (error): error is Eligible | DeadlineReached => error instanceof DeadlineReached || isEligible(error),
+            () =>
+              Effect.suspend(() =>
+                Effect.fail(
+                  cutByDeadline || log.some((a) => a.reason === "Deadline")
+                    ? deadlineExceeded()
+                    : new AllModelsFailed({
+                      message: `all ${models.length} models failed: ${
+                        models.map((m) => {
+                          const last = [...log].reverse().find((a) => a.model === m.model)
+                          return `${m.model} (${last?.reason ?? "not tried"})`
+                        }).join(", ")
+                      }`,
+                      attempts: log.slice()
+                    })
+                )
+              )
           )
         )
-        const value = yield* policy.retry(guarded, {
-          override: {
-            ...options.retry,
-            ...(budgetLeft === undefined ? {} : { maxElapsed: Duration.min(budgetLeft, Duration.decode(options.retry?.maxElapsed ?? policy.options.maxElapsed)) })
-          }
-        })
-        const attempts = yield* Ref.get(log)
-        return {
-          value,
-          model: entry.model,
-          rank,
-          fellBack: rank > 0,
-          degraded: false,
-          attempts,
-          cost: attempts.reduce((sum, a) => sum + (a.cost ?? 0), 0)
-        } satisfies Served<A>
+        if (deadline === undefined) return settled
+        // an attempt in flight when the deadline comes is interrupted (and logged) first
+        return settled.pipe(
+          Effect.timeoutFail({ duration: deadline, onTimeout: () => new DeadlineReached({ model: "" }) }),
+          Effect.catchIf((error): error is DeadlineReached => error instanceof DeadlineReached, () => Effect.suspend(() => Effect.fail(deadlineExceeded())))
+        )
       })
-
-    if (models.length === 0) {
-      return yield* new AllModelsFailed({ message: "the fallback chain has no models", attempts: [] })
-    }
-    const isEligible = eligible(options)
-    // fold the list into primary.orElse(second).orElse(third)…, catching only eligible failures
-    const chain = models.slice(1).reduce<Effect.Effect<Served<A>, E | Eligible | DeadlineExceeded, R>>(
-      (acc, entry, i) =>
-        acc.pipe(Effect.catchIf(
-          (error): error is E | Eligible => isEligible(error),
-          () => tryModel(entry, i + 1)
-        )),
-      tryModel(models[0]!, 0)
     )
-    return yield* chain.pipe(
-      Effect.catchIf(
-        (error): error is Eligible => isEligible(error),
-        () =>
-          Effect.flatMap(Ref.get(log), (attempts) =>
-            Effect.fail(new AllModelsFailed({
-              message: `all ${models.length} models failed: ${
-                models.map((m) => {
-                  const last = [...attempts].reverse().find((a) => a.model === m.model)
-                  return `${m.model} (${last?.reason ?? "not tried"})`
-                }).join(", ")
-              }`,
-              attempts
-            })))
-      )
-    )
-  })
+  )
 
 /**
  * Graceful degradation (SPEC §8): when every model of the chain failed

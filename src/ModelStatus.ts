@@ -240,16 +240,31 @@ export const make = (
     )
 
     /**
-     * Apply `update` and re-evaluate under the lock (no lost updates), publishing
-     * what changed; not interruptible once it holds the lock (state and pushes agree).
+     * Apply `update` and re-evaluate, atomically (no lost updates). A step that
+     * changes nothing anyone sees (most observations) ends there; one that
+     * does is redone under the lock, which it keeps until it has published what
+     * changed (so pushes come in order), and is not interrupted once it holds it.
      */
-    const step = (update: (state: State.State) => State.State, publish = false) =>
+    const QUIET: unique symbol = Symbol.for("effect-ai-resilience/ModelStatus/quiet") as never
+    const step = (update: (state: State.State) => State.State, publish = false): Effect.Effect<void> =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        Effect.flatMap(breakerStates, (states) =>
+          Effect.flatMap(
+            Ref.modify(ref, (before) => {
+              if (publish) return [undefined, before]
+              const { changed, changes, state } = State.evaluate(settings, update(before), states, now)
+              return changes.length > 0 || changed ? [undefined, before] : [QUIET, state]
+            }),
+            (quiet) => quiet === QUIET ? Effect.void : loud(update, publish)
+          )))
+    const loud = (update: (state: State.State) => State.State, publish: boolean) =>
       lock.withPermits(1)(Effect.uninterruptible(Effect.gen(function*() {
         const now = yield* Clock.currentTimeMillis
         const states = yield* breakerStates
-        const before = yield* Ref.get(ref)
-        const { changed, changes, state } = State.evaluate(settings, update(before), states, now)
-        yield* Ref.set(ref, state)
+        const { changed, changes, state } = yield* Ref.modify(ref, (before) => {
+          const evaluated = State.evaluate(settings, update(before), states, now)
+          return [evaluated, evaluated.state]
+        })
         if (changes.length > 0 || changed || publish) {
           yield* PubSub.publishAll(changesHub, changes)
           if (options.onChange !== undefined) yield* Queue.offerAll(alerts, changes)
@@ -297,13 +312,17 @@ export const make = (
       snapshot,
       changes: Stream.fromPubSub(changesHub),
       snapshots: Stream.fromPubSub(snapshotsHub),
-      // read-only (it runs on every request): judged as of now without taking the lock
+      // read-only and cheap (it runs on every request): the state is current
+      // until the armed deadline (time alone changes nothing before it); past
+      // it, judged as of now without taking the lock
       order: (list) =>
-        Effect.gen(function*() {
-          const now = yield* Clock.currentTimeMillis
-          const { state } = State.evaluate(settings, yield* Ref.get(ref), yield* breakerStates, now)
-          return State.order(settings, state, list)
-        }),
+        Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          Effect.flatMap(Ref.get(armed), (deadline) =>
+            deadline === undefined || now < deadline
+              ? Effect.map(Ref.get(ref), (state) => State.order(settings, state, list))
+              : Effect.flatMap(breakerStates, (states) =>
+                Effect.map(Ref.get(ref), (state) => State.order(settings, State.evaluate(settings, state, states, now).state, list))
+              ))),
       ramp: (model) =>
         Effect.map(Effect.zip(Ref.get(ref), Clock.currentTimeMillis), ([s, now]) => State.rampOf(settings, s, model, now))
     }

@@ -30,7 +30,7 @@
  *
  * @since 0.1.0
  */
-import { Cause, Context, Effect, Exit, Layer, LogLevel, Metric, MetricBoundaries, Option, type Redacted, type Scope, Stream } from "effect"
+import { Cause, Context, Effect, Exit, FiberRef, Layer, LogLevel, Metric, MetricBoundaries, Option, type Redacted, type Scope, Stream } from "effect"
 import { CircuitBreakers, type State, type Transition } from "./CircuitBreaker.js"
 import { category as categoryOf, type GenerationFailure, isGenerationFailure } from "./Failure.js"
 import type { AttemptRecord } from "./FallbackChain.js"
@@ -183,8 +183,26 @@ const METRIC_NAMES: ReadonlySet<string> = new Set([
 ])
 
 /** Apply tags in the documented order (a metric key's tags are ordered). */
-const tagged = <Type, In, Out>(metric: Metric.Metric<Type, In, Out>, ...tags: ReadonlyArray<readonly [string, string]>) =>
-  tags.reduce((m, [key, value]) => Metric.tagged(m, key, value), metric)
+// Tagged metrics are memoized per metric and tag values: building one (and
+// hashing its key in the registry) on every call costs more than the update.
+const taggedCache = new WeakMap<object, Map<string, unknown>>()
+const TAGGED_CACHE_LIMIT = 10_000
+
+const tagged = <Type, In, Out>(metric: Metric.Metric<Type, In, Out>, ...tags: ReadonlyArray<readonly [string, string]>): Metric.Metric<Type, In, Out> => {
+  let byTags = taggedCache.get(metric)
+  if (byTags === undefined) {
+    byTags = new Map()
+    taggedCache.set(metric, byTags)
+  }
+  const id = tags.length === 1 ? tags[0]![1] : tags.map(([, value]) => value).join("\u0000")
+  const found = byTags.get(id) as Metric.Metric<Type, In, Out> | undefined
+  if (found !== undefined) return found
+  const made = tags.reduce((m, [key, value]) => Metric.tagged(m, key, value), metric)
+  // unbounded model names (a misconfiguration) must not grow memory without limit
+  if (byTags.size >= TAGGED_CACHE_LIMIT) byTags.clear()
+  byTags.set(id, made)
+  return made
+}
 
 /**
  * The {@link breakerState} gauge's value for a state.
@@ -307,8 +325,17 @@ const config: Effect.Effect<ResolvedObservabilityOptions> = Effect.map(
 
 const scrubberOf = (cfg: ResolvedObservabilityOptions): Scrubber => ({ secrets: cfg.secrets, messageLimit: cfg.messageLimit })
 
-const emit = (level: LogLevel.LogLevel, message: string, annotations: Fields): Effect.Effect<void> =>
-  level._tag === "None" ? Effect.void : Effect.annotateLogs(Effect.logWithLevel(level, message), annotations)
+/**
+ * Log one line at `level` — built only when the fiber's minimum log level
+ * lets it through (most lines are `Debug`, off by default: building their
+ * annotations would cost more than everything else on the success path).
+ */
+const emit = (level: LogLevel.LogLevel, line: () => readonly [message: string, annotations: Fields]): Effect.Effect<void> =>
+  level._tag === "None" ? Effect.void : Effect.flatMap(FiberRef.get(FiberRef.currentMinimumLogLevel), (minimum) => {
+    if (LogLevel.greaterThan(minimum, level)) return Effect.void
+    const [message, annotations] = line()
+    return Effect.annotateLogs(Effect.logWithLevel(level, message), annotations)
+  })
 
 // ---------------------------------------------------------------------------
 // recording
@@ -356,55 +383,64 @@ export interface AttemptContext {
  * @since 0.1.0
  */
 export const recordAttempt = (record: AttemptRecord, context: AttemptContext = {}): Effect.Effect<void> =>
-  Effect.gen(function*() {
-    const cfg = yield* config
-    const s = scrubberOf(cfg)
+  Effect.flatMap(config, (cfg) => {
     const model = record.model
     const failure = context.failure
-    yield* Metric.increment(tagged(attempts, ["model", model], ["outcome", record.outcome]))
     const reason = record.reason ?? failure?.reason ?? "Unknown"
+    const metrics: Array<Effect.Effect<void>> = [Metric.increment(tagged(attempts, ["model", model], ["outcome", record.outcome]))]
     if (record.outcome === "failure") {
       const category = record.category ?? (failure === undefined ? "unknown" : categoryOf(failure))
-      yield* Metric.increment(tagged(failures, ["model", model], ["category", category], ["reason", reason]))
+      metrics.push(Metric.increment(tagged(failures, ["model", model], ["category", category], ["reason", reason])))
     }
     if (record.outcome === "skipped") {
-      yield* Metric.increment(tagged(skips, ["model", model], ["reason", reason]))
+      metrics.push(Metric.increment(tagged(skips, ["model", model], ["reason", reason])))
     } else {
-      yield* Metric.update(tagged(attemptDuration, ["model", model], ["outcome", record.outcome]), record.durationMs / 1000)
+      metrics.push(Metric.update(tagged(attemptDuration, ["model", model], ["outcome", record.outcome]), record.durationMs / 1000))
     }
     if (record.outcome === "success" && record.cost !== undefined && record.cost > 0) {
-      yield* Metric.incrementBy(tagged(cost, ["model", model], ["source", "traffic"]), record.cost)
+      metrics.push(Metric.incrementBy(tagged(cost, ["model", model], ["source", "traffic"]), record.cost))
     }
-
-    const base: Fields = { [Key.model]: model, [Key.attempt]: record.attempt, [Key.outcome]: record.outcome, [Key.durationMs]: record.durationMs }
-    if (context.operation !== undefined) base[Key.operation] = context.operation
-    if (record.outcome === "success") {
-      if (context.provider !== undefined) base[Key.provider] = context.provider
-      if (record.cost !== undefined) base[Key.cost] = record.cost
-      return yield* emit(cfg.detailLogLevel, `${model} attempt ${record.attempt} succeeded in ${record.durationMs} ms`, base)
+    const base = (): Fields => {
+      const fields: Fields = { [Key.model]: model, [Key.attempt]: record.attempt, [Key.outcome]: record.outcome, [Key.durationMs]: record.durationMs }
+      if (context.operation !== undefined) fields[Key.operation] = context.operation
+      return fields
     }
-    if (record.outcome === "skipped") {
-      if (context.provider !== undefined) base[Key.provider] = context.provider
-      base[Key.reason] = reason
-      const why = reason === "CircuitOpen" ? "its circuit is open" : reason === "Deadline" ? "the deadline was reached" : reason
-      return yield* emit(cfg.changeLogLevel, `${model} skipped without a call: ${why}`, base)
-    }
-    const detail: Fields = failure === undefined
-      ? {
-        [Key.reason]: reason,
-        ...(record.category === undefined ? {} : { [Key.category]: record.category }),
-        ...(record.status === undefined ? {} : { [Key.status]: record.status }),
-        ...(record.message === undefined ? {} : { [Key.message]: scrub(record.message, s) })
-      }
-      : failureFields(failure, s)
-    const fields: Fields = { ...base, ...detail, [Key.reason]: reason }
-    if (context.provider !== undefined) fields[Key.provider] = context.provider
-    const status = fields[Key.status]
-    const message = fields[Key.message]
-    const param = fields[Key.param]
-    const line = `${model} attempt ${record.attempt} failed: ${reason}${status === undefined ? "" : ` (HTTP ${status})`}` +
-      `${message === undefined ? "" : `: ${message}`}${param === undefined ? "" : ` [param: ${param}]`}`
-    return yield* emit(cfg.failureLogLevel, line, fields)
+    const log = record.outcome === "success"
+      ? emit(cfg.detailLogLevel, () => {
+        const fields = base()
+        if (context.provider !== undefined) fields[Key.provider] = context.provider
+        if (record.cost !== undefined) fields[Key.cost] = record.cost
+        return [`${model} attempt ${record.attempt} succeeded in ${record.durationMs} ms`, fields]
+      })
+      : record.outcome === "skipped"
+      ? emit(cfg.changeLogLevel, () => {
+        const fields = base()
+        if (context.provider !== undefined) fields[Key.provider] = context.provider
+        fields[Key.reason] = reason
+        const why = reason === "CircuitOpen" ? "its circuit is open" : reason === "Deadline" ? "the deadline was reached" : reason
+        return [`${model} skipped without a call: ${why}`, fields]
+      })
+      : emit(cfg.failureLogLevel, () => {
+        const s = scrubberOf(cfg)
+        const detail: Fields = failure === undefined
+          ? {
+            [Key.reason]: reason,
+            ...(record.category === undefined ? {} : { [Key.category]: record.category }),
+            ...(record.status === undefined ? {} : { [Key.status]: record.status }),
+            ...(record.message === undefined ? {} : { [Key.message]: scrub(record.message, s) })
+          }
+          : failureFields(failure, s)
+        const fields: Fields = { ...base(), ...detail, [Key.reason]: reason }
+        if (context.provider !== undefined) fields[Key.provider] = context.provider
+        const status = fields[Key.status]
+        const message = fields[Key.message]
+        const param = fields[Key.param]
+        const line = `${model} attempt ${record.attempt} failed: ${reason}${status === undefined ? "" : ` (HTTP ${status})`}` +
+          `${message === undefined ? "" : `: ${message}`}${param === undefined ? "" : ` [param: ${param}]`}`
+        return [line, fields]
+      })
+    metrics.push(log)
+    return Effect.all(metrics, { discard: true })
   })
 
 /**
@@ -415,19 +451,21 @@ export const recordAttempt = (record: AttemptRecord, context: AttemptContext = {
  * @since 0.1.0
  */
 export const recordTransition = (t: Transition): Effect.Effect<void> =>
-  Effect.gen(function*() {
-    const cfg = yield* config
-    yield* Metric.increment(tagged(breakerTransitions, ["model", t.model], ["from", t.from], ["to", t.to]))
-    yield* Metric.set(tagged(breakerState, ["model", t.model]), stateValue(t.to))
-    const reason = scrub(t.reason, scrubberOf(cfg))
-    yield* emit(t.to === "open" ? cfg.openLogLevel : cfg.changeLogLevel, `circuit for ${t.model}: ${t.from} → ${t.to} (${reason})`, {
-      [Key.model]: t.model,
-      [Key.breakerFrom]: t.from,
-      [Key.breakerTo]: t.to,
-      [Key.breakerReason]: reason,
-      [Key.breakerAt]: new Date(t.at).toISOString()
-    })
-  })
+  Effect.flatMap(config, (cfg) =>
+    Effect.all([
+      Metric.increment(tagged(breakerTransitions, ["model", t.model], ["from", t.from], ["to", t.to])),
+      Metric.set(tagged(breakerState, ["model", t.model]), stateValue(t.to)),
+      emit(t.to === "open" ? cfg.openLogLevel : cfg.changeLogLevel, () => {
+        const reason = scrub(t.reason, scrubberOf(cfg))
+        return [`circuit for ${t.model}: ${t.from} → ${t.to} (${reason})`, {
+          [Key.model]: t.model,
+          [Key.breakerFrom]: t.from,
+          [Key.breakerTo]: t.to,
+          [Key.breakerReason]: reason,
+          [Key.breakerAt]: new Date(t.at).toISOString()
+        }]
+      })
+    ], { discard: true }))
 
 /**
  * Record every breaker transition ({@link recordTransition}) for as long as
@@ -503,17 +541,18 @@ const servedFields = (served: ServedSummary, context: RequestContext): Fields =>
  * @since 0.1.0
  */
 export const recordServed = (served: ServedSummary, context: RequestContext = {}): Effect.Effect<void> =>
-  Effect.gen(function*() {
-    const cfg = yield* config
-    yield* Metric.increment(tagged(requestsServed, ["model", served.model], ["fellBack", String(served.fellBack)]))
-    const fields = servedFields(served, context)
-    if (served.degraded === true) return yield* emit(cfg.failureLogLevel, "every model failed: served a degraded stand-in", fields)
-    if (served.fellBack) {
-      const rank = served.rank === undefined ? "" : ` (rank ${served.rank})`
-      return yield* emit(cfg.changeLogLevel, `served by fallback model ${served.model}${rank}`, fields)
-    }
-    yield* emit(cfg.detailLogLevel, `served by ${served.model}`, fields)
-  })
+  Effect.flatMap(config, (cfg) =>
+    Effect.zipRight(
+      Metric.increment(tagged(requestsServed, ["model", served.model], ["fellBack", served.fellBack ? "true" : "false"])),
+      served.degraded === true
+        ? emit(cfg.failureLogLevel, () => ["every model failed: served a degraded stand-in", servedFields(served, context)])
+        : served.fellBack
+        ? emit(cfg.changeLogLevel, () => [
+          `served by fallback model ${served.model}${served.rank === undefined ? "" : ` (rank ${served.rank})`}`,
+          servedFields(served, context)
+        ])
+        : emit(cfg.detailLogLevel, () => [`served by ${served.model}`, servedFields(served, context)])
+    ))
 
 // a classified failure is counted by its reason; anything else (AllModelsFailed, DeadlineExceeded) by its tag
 const requestReason = (error: unknown): string => isGenerationFailure(error) ? error.reason : tagOf(error) ?? "Unknown"
@@ -525,14 +564,17 @@ const requestReason = (error: unknown): string => isGenerationFailure(error) ? e
  * @since 0.1.0
  */
 export const recordRequestFailed = (error: unknown, context: RequestContext = {}): Effect.Effect<void> =>
-  Effect.gen(function*() {
-    const cfg = yield* config
+  Effect.flatMap(config, (cfg) => {
     const reason = requestReason(error)
-    yield* Metric.increment(tagged(requestsFailed, ["operation", context.operation ?? "unknown"], ["reason", reason]))
-    const fields: Fields = { ...omit(errorFields(error, scrubberOf(cfg)), Key.outcome), [Key.reason]: reason }
-    if (context.operation !== undefined) fields[Key.operation] = context.operation
-    const message = fields[Key.message]
-    yield* emit(cfg.failureLogLevel, `request failed: ${reason}${message === undefined ? "" : `: ${message}`}`, fields)
+    return Effect.zipRight(
+      Metric.increment(tagged(requestsFailed, ["operation", context.operation ?? "unknown"], ["reason", reason])),
+      emit(cfg.failureLogLevel, () => {
+        const fields: Fields = { ...omit(errorFields(error, scrubberOf(cfg)), Key.outcome), [Key.reason]: reason }
+        if (context.operation !== undefined) fields[Key.operation] = context.operation
+        const message = fields[Key.message]
+        return [`request failed: ${reason}${message === undefined ? "" : `: ${message}`}`, fields]
+      })
+    )
   })
 
 /**
@@ -556,18 +598,18 @@ export interface ProbeRecord {
  * @since 0.1.0
  */
 export const recordProbe = (probe: ProbeRecord): Effect.Effect<void> =>
-  Effect.gen(function*() {
-    const cfg = yield* config
-    yield* Metric.increment(tagged(probes, ["model", probe.model], ["outcome", probe.outcome]))
-    if (probe.cost !== undefined && probe.cost > 0) {
-      yield* Metric.incrementBy(tagged(cost, ["model", probe.model], ["source", "probe"]), probe.cost)
-    }
-    const fields: Fields = { [Key.model]: probe.model, [Key.outcome]: probe.outcome }
-    if (probe.durationMs !== undefined) fields[Key.durationMs] = probe.durationMs
-    if (probe.cost !== undefined) fields[Key.cost] = probe.cost
-    if (probe.reason !== undefined) fields[Key.reason] = probe.reason
-    yield* emit(cfg.detailLogLevel, `probe of ${probe.model}: ${probe.outcome}${probe.reason === undefined ? "" : ` (${probe.reason})`}`, fields)
-  })
+  Effect.flatMap(config, (cfg) =>
+    Effect.all([
+      Metric.increment(tagged(probes, ["model", probe.model], ["outcome", probe.outcome])),
+      probe.cost !== undefined && probe.cost > 0 ? Metric.incrementBy(tagged(cost, ["model", probe.model], ["source", "probe"]), probe.cost) : Effect.void,
+      emit(cfg.detailLogLevel, () => {
+        const fields: Fields = { [Key.model]: probe.model, [Key.outcome]: probe.outcome }
+        if (probe.durationMs !== undefined) fields[Key.durationMs] = probe.durationMs
+        if (probe.cost !== undefined) fields[Key.cost] = probe.cost
+        if (probe.reason !== undefined) fields[Key.reason] = probe.reason
+        return [`probe of ${probe.model}: ${probe.outcome}${probe.reason === undefined ? "" : ` (${probe.reason})`}`, fields]
+      })
+    ], { discard: true }))
 
 // ---------------------------------------------------------------------------
 // spans

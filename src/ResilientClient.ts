@@ -12,7 +12,7 @@
  * @since 0.1.0
  */
 import type { HttpClient } from "@effect/platform"
-import { Context, Duration, Effect, Layer, Option, type Scope } from "effect"
+import { Context, Duration, Effect, Layer, type Scope } from "effect"
 import * as CircuitBreaker from "./CircuitBreaker.js"
 import * as FallbackChain from "./FallbackChain.js"
 import { type GenerationFailure, HardFailure } from "./Failure.js"
@@ -142,6 +142,14 @@ export interface ResilientClientService {
 }
 
 /**
+ * A request built without validation: every provider made with
+ * `Provider.make` checks requests against their Schema before any I/O
+ * (`BadRequest` naming the field), and the class constructor's own check
+ * costs tens of microseconds.
+ */
+const trusted = <Fields, C>(Class: new(fields: Fields, disableValidation: true) => C, fields: Fields): C => new Class(fields, true)
+
+/**
  * The client in scope.
  *
  * @example
@@ -226,6 +234,17 @@ export const make = (
     }
     const gate = (model: string) => gates.get(model)!
 
+    // per-call options are laid over the configured ones; retry options field by field
+    const optionsFor = (options: FallbackChain.FallbackOptions | undefined): FallbackChain.FallbackOptions => {
+      if (options === undefined) return config.fallback ?? {}
+      const retry = options.retry === undefined
+        ? config.fallback?.retry
+        : config.fallback?.retry === undefined
+        ? options.retry
+        : { ...config.fallback.retry, ...options.retry }
+      return { ...config.fallback, ...options, ...(retry === undefined ? {} : { retry }) }
+    }
+
     const chain = <Input, Req, A>(
       operation: "text" | "image" | "video",
       list: ReadonlyArray<ModelRoute> | undefined,
@@ -233,47 +252,58 @@ export const make = (
       call: (route: ModelRoute, request: Req) => Effect.Effect<A, GenerationFailure>,
       degrade?: (input: Input, failure: FallbackChain.AllModelsFailed) => Effect.Effect<A>,
       priceOf: (route: ModelRoute) => number | ((value: A) => number) | undefined = (route) => route.price
-    ) =>
-    (input: Input, options?: FallbackChain.FallbackOptions): Effect.Effect<FallbackChain.Served<A>, ResilientFailure> => {
+    ) => {
       const routes = list ?? []
-      const models = routes.map((route) => ({
-        model: route.model,
-        ...Option.match(Option.fromNullable(priceOf(route)), { onNone: () => ({}), onSome: (price) => ({ price }) }),
-        call: () => gate(route.model).run(call(route, build(input, route.model)))
-      }))
-      const callerHook = options?.onAttempt ?? config.fallback?.onAttempt
-      const run = Effect.flatMap(status.order(operation), (order) =>
-        // a promoted fallback (SPEC §7: ~2 h without recovery) goes first
-        FallbackChain.run(
-          order.length === models.length ? order.map((model) => models.find((m) => m.model === model)!) : models,
-          {
-            operation,
-            ...config.fallback,
-            ...options,
-            onAttempt: (record) => Effect.zipRight(observe(record), callerHook === undefined ? Effect.void : callerHook(record)),
-            // a model that has just recovered takes a growing share of requests (the failback ramp)
-            admit: options?.admit ?? config.fallback?.admit ?? probes.admit
-          }
+      const byModel = new Map(routes.map((route) => [route.model, route]))
+      // a model's load control admits each attempt, outside its breaker and time-out
+      const entry = (route: ModelRoute, input: Input): FallbackChain.ChainModel<() => Effect.Effect<A, GenerationFailure>> => {
+        const price = priceOf(route)
+        return {
+          model: route.model,
+          ...(price === undefined ? {} : { price }),
+          call: () => call(route, build(input, route.model)),
+          gate: gate(route.model).run
+        }
+      }
+      const withRecording = (options: FallbackChain.FallbackOptions): FallbackChain.FallbackOptions => {
+        const callerHook = options.onAttempt
+        return {
+          operation,
+          ...options,
+          onAttempt: callerHook === undefined ? observe : (record) => Effect.zipRight(observe(record), callerHook(record)),
+          // a model that has just recovered takes a growing share of requests (the failback ramp)
+          admit: options.admit ?? probes.admit
+        }
+      }
+      const configured = withRecording(optionsFor(undefined))
+      return (input: Input, options?: FallbackChain.FallbackOptions): Effect.Effect<FallbackChain.Served<A>, ResilientFailure> => {
+        const chainOptions = options === undefined ? configured : withRecording(optionsFor(options))
+        const run = Effect.flatMap(status.order(operation), (order) =>
+          // a promoted fallback (SPEC §7: ~2 h without recovery) goes first
+          FallbackChain.run(
+            (order.length === routes.length ? order.map((model) => byModel.get(model) ?? routes[0]!) : routes).map((route) => entry(route, input)),
+            chainOptions
+          )
+        ).pipe(
+          Effect.provideService(RetryPolicy.RetryPolicy, policy),
+          Effect.provideService(CircuitBreaker.CircuitBreakers, breakers)
         )
-      ).pipe(
-        Effect.provideService(RetryPolicy.RetryPolicy, policy),
-        Effect.provideService(CircuitBreaker.CircuitBreakers, breakers)
-      )
-      const shared = cache.get(RequestCache.keyOf(operation, { input, options }), run)
-      const served = degrade === undefined ? shared : shared.pipe(FallbackChain.orDegrade((failure) => degrade(input, failure)))
-      // per caller: a request span, served/failed counters and a log line for fallbacks
-      return served.pipe(Observability.observeRequest({ operation }))
+        const shared = cache.get(RequestCache.keyOf(operation, { input, options }), run)
+        const served = degrade === undefined ? shared : shared.pipe(FallbackChain.orDegrade((failure) => degrade(input, failure)))
+        // per caller: a request span, served/failed counters and a log line for fallbacks
+        return served.pipe(Observability.observeRequest({ operation }))
+      }
     }
 
     const videoOwners = new Map<string, ProviderService>()
     for (const route of config.video ?? []) videoOwners.set(route.model, route.provider)
 
     return {
-      generateText: chain("text", config.text, (input: TextInput, model) => TextRequest.make({ ...input, model }), (route, r) => route.provider.generateText(r), config.degradeTo?.text),
+      generateText: chain("text", config.text, (input: TextInput, model) => trusted(TextRequest, { ...input, model }), (route, r) => route.provider.generateText(r), config.degradeTo?.text),
       generateImage: chain(
         "image",
         config.image,
-        (input: ImageInput, model) => ImageRequest.make({ ...input, model }),
+        (input: ImageInput, model) => trusted(ImageRequest, { ...input, model }),
         (route, request) => {
           // the route's price wins over the capabilities' own
           const pricePerImage = route.price ?? route.capabilities?.pricePerImage
@@ -286,7 +316,7 @@ export const make = (
         // the delivery prices every image it returns
         () => (result: ImageDelivery.ImageDeliveryResult) => result.cost
       ),
-      submitVideo: chain("video", config.video, (input: VideoInput, model) => VideoRequest.make({ ...input, model }), (route, r) => route.provider.submitVideo(r)),
+      submitVideo: chain("video", config.video, (input: VideoInput, model) => trusted(VideoRequest, { ...input, model }), (route, r) => route.provider.submitVideo(r)),
       generateVideo: (input, options) =>
         VideoPoller.run(
           (config.video ?? []).map((route) => ({

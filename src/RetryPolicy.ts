@@ -270,6 +270,8 @@ export interface RetryInfo<E> {
  * - `"RetryAfterTooLong"`: the provider's retry-after would end after
  *   `maxElapsed`.
  * - `"BudgetExhausted"`: the shared {@link RetryBudget} forbids more retries.
+ * - `"Deadline"`: the next attempt would not start before the end of the
+ *   time this call was given (`within`, e.g. what is left of a deadline).
  *
  * @example
  * ```ts
@@ -280,7 +282,7 @@ export interface RetryInfo<E> {
  *
  * @since 0.1.0
  */
-export type GiveUpReason = "NotRetryable" | "MaxAttempts" | "MaxElapsed" | "RetryAfterTooLong" | "BudgetExhausted"
+export type GiveUpReason = "NotRetryable" | "MaxAttempts" | "MaxElapsed" | "RetryAfterTooLong" | "BudgetExhausted" | "Deadline"
 
 /**
  * A retry policy: resolved options, the budget shared by all its calls, and
@@ -311,6 +313,9 @@ export interface RetryPolicyService {
    * unchanged. `override` replaces some options for this call only (the
    * budget stays shared); an invalid override is a defect (it dies with
    * {@link InvalidRetryOptions}: check it with {@link resolve} first).
+   * Overrides are resolved once per override object. `within` is the time
+   * this call has in all (e.g. what is left of a deadline): no retry waits
+   * until or past its end (it gives up with `"Deadline"`).
    * Defects and interruptions of `effect` are not retried, nor are errors that
    * are not classified failures (e.g. `CircuitOpen` from a breaker inside the
    * retry: it fails at once so a fallback chain can move on).
@@ -319,6 +324,7 @@ export interface RetryPolicyService {
     effect: Effect.Effect<A, E, R>,
     hooks?: {
       readonly override?: RetryOptions
+      readonly within?: Duration.Duration
       readonly onRetry?: (info: RetryInfo<E>) => Effect.Effect<void>
       readonly onGiveUp?: (
         info: { readonly attempt: number; readonly failure: E; readonly reason: GiveUpReason }
@@ -479,55 +485,73 @@ const isRetryBudget = (u: RetryBudget.RetryBudgetOptions | RetryBudget.RetryBudg
 const makeRetry = (
   policyOptions: ResolvedRetryOptions,
   budget: RetryBudget.RetryBudget
-): RetryPolicyService["retry"] =>
-(effect, hooks) =>
-  Effect.gen(function*() {
-    const options = hooks?.override === undefined
-      ? policyOptions
-      : yield* Effect.orDie(resolve(hooks.override, policyOptions))
-    const schedule = backoff(options)
-    const maxElapsed = millis(options.maxElapsed)
-    const start = yield* Clock.currentTimeMillis
-    const retried = { truncated: 0, invalidOutput: 0 }
-    let state: unknown = schedule.initial
-    let attempt = 0
-    while (true) {
-      attempt++
-      const result = yield* Effect.either(effect)
-      if (Either.isRight(result)) {
-        yield* budget.recordSuccess
-        return result.right
-      }
-      const failure = result.left
-      const giveUp = (reason: GiveUpReason) =>
-        Effect.zipRight(
-          hooks?.onGiveUp === undefined ? Effect.void : hooks.onGiveUp({ attempt, failure, reason }),
-          Effect.fail(failure)
-        )
-      if (!isGenerationFailure(failure)) return yield* giveUp("NotRetryable")
-      const eligible = eligibility(failure, options)
-      if (eligible._tag === "Never") return yield* giveUp("NotRetryable")
-      yield* budget.recordFailure
-      if (attempt >= options.maxAttempts) return yield* giveUp("MaxAttempts")
-      if (eligible._tag === "Allowance" && retried[eligible.kind] >= eligible.allowance) {
-        return yield* giveUp("MaxAttempts")
-      }
-      if (!(yield* budget.canRetry)) return yield* giveUp("BudgetExhausted")
-      const now = yield* Clock.currentTimeMillis
-      const [next, backoffDelay, decision] = yield* schedule.step(now, failure, state)
-      state = next
-      if (ScheduleDecision.isDone(decision)) return yield* giveUp("MaxAttempts")
-      const retryAfter = failure.retryAfter
-      const fromRetryAfter = retryAfter !== undefined && Duration.greaterThan(retryAfter, backoffDelay)
-      const delay = fromRetryAfter ? retryAfter : backoffDelay
-      if (now + millis(delay) - start > maxElapsed) {
-        return yield* giveUp(fromRetryAfter ? "RetryAfterTooLong" : "MaxElapsed")
-      }
-      if (eligible._tag === "Allowance") retried[eligible.kind]++
-      if (hooks?.onRetry !== undefined) yield* hooks.onRetry({ attempt, failure, delay })
-      yield* Effect.sleep(delay)
-    }
-  })
+): RetryPolicyService["retry"] => {
+  const schedule = backoff(policyOptions)
+  // the same override object (e.g. a client's configured defaults) is resolved once
+  const overrides = new WeakMap<RetryOptions, readonly [ResolvedRetryOptions, Schedule.Schedule<Duration.Duration, unknown>]>()
+  const resolveOverride = (override: RetryOptions) =>
+    Effect.suspend(() => {
+      const known = overrides.get(override)
+      if (known !== undefined) return Effect.succeed(known)
+      return Effect.map(Effect.orDie(resolve(override, policyOptions)), (options) => {
+        const made = [options, backoff(options)] as const
+        overrides.set(override, made)
+        return made
+      })
+    })
+  return (effect, hooks) =>
+    Effect.flatMap(
+      hooks?.override === undefined ? Effect.succeed([policyOptions, schedule] as const) : resolveOverride(hooks.override),
+      ([options, schedule]) =>
+        Effect.gen(function*() {
+          const maxElapsed = millis(options.maxElapsed)
+          const within = hooks?.within === undefined ? Infinity : millis(hooks.within)
+          const start = yield* Clock.currentTimeMillis
+          const retried = { truncated: 0, invalidOutput: 0 }
+          let state: unknown = schedule.initial
+          let attempt = 0
+          while (true) {
+            attempt++
+            const result = yield* Effect.either(effect)
+            if (Either.isRight(result)) {
+              yield* budget.recordSuccess
+              return result.right
+            }
+            const failure = result.left
+            const giveUp = (reason: GiveUpReason) =>
+              Effect.zipRight(
+                hooks?.onGiveUp === undefined ? Effect.void : hooks.onGiveUp({ attempt, failure, reason }),
+                Effect.fail(failure)
+              )
+            if (!isGenerationFailure(failure)) return yield* giveUp("NotRetryable")
+            const eligible = eligibility(failure, options)
+            if (eligible._tag === "Never") return yield* giveUp("NotRetryable")
+            yield* budget.recordFailure
+            if (attempt >= options.maxAttempts) return yield* giveUp("MaxAttempts")
+            if (eligible._tag === "Allowance" && retried[eligible.kind] >= eligible.allowance) {
+              return yield* giveUp("MaxAttempts")
+            }
+            if (!(yield* budget.canRetry)) return yield* giveUp("BudgetExhausted")
+            const now = yield* Clock.currentTimeMillis
+            const [next, backoffDelay, decision] = yield* schedule.step(now, failure, state)
+            state = next
+            if (ScheduleDecision.isDone(decision)) return yield* giveUp("MaxAttempts")
+            const retryAfter = failure.retryAfter
+            const fromRetryAfter = retryAfter !== undefined && Duration.greaterThan(retryAfter, backoffDelay)
+            const delay = fromRetryAfter ? retryAfter : backoffDelay
+            const elapsedAfterWait = now + millis(delay) - start
+            // an attempt that would start with no time left is not worth waiting for
+            if (elapsedAfterWait >= within) return yield* giveUp("Deadline")
+            if (elapsedAfterWait > maxElapsed) {
+              return yield* giveUp(fromRetryAfter ? "RetryAfterTooLong" : "MaxElapsed")
+            }
+            if (eligible._tag === "Allowance") retried[eligible.kind]++
+            if (hooks?.onRetry !== undefined) yield* hooks.onRetry({ attempt, failure, delay })
+            yield* Effect.sleep(delay)
+          }
+        })
+    )
+}
 
 /**
  * Build a retry policy. `budget` is either options for a new
