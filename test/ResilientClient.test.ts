@@ -52,6 +52,20 @@ describe("ResilientClient", () => {
       expect(queues.every((q) => q.status.waiting === 0 && q.status.running === 0)).toBe(true)
     }).pipe(Effect.provide(Layer.merge(Policies, HttpLive))))
 
+  it.scoped("per-call retry options are laid over the configured ones field by field, not in their place", () =>
+    Effect.gen(function*() {
+      const { openai, sim } = yield* startSimulator()
+      yield* sim.setOverride("gpt-4.1-mini", "overloaded")
+      const client = yield* ResilientClient.make({
+        text: [{ model: "gpt-4.1-mini", provider: openai }],
+        fallback: { retry: { maxAttempts: 4 } }
+      })
+      const requests = Effect.map(sim.snapshot, (s) => s.models.find((m) => m.id === "gpt-4.1-mini")!.requests)
+      // the call changes only the backoff: the configured 4 attempts still hold (the policy's own is 2)
+      yield* Effect.flip(settle(client.generateText({ messages: [{ role: "user", content: "hi" } as never] }, { retry: { base: "2 seconds" } })))
+      expect(yield* requests).toBe(4)
+    }).pipe(Effect.provide(Layer.merge(Policies, HttpLive))))
+
   it.scoped("an operation with no models configured fails with AllModelsFailed, not a defect", () =>
     Effect.gen(function*() {
       const client = yield* ResilientClient.make({})
