@@ -99,11 +99,18 @@ export const initial = (settings: Settings, now: number): State => ({
   promotions: []
 })
 
+// sample arrays are never mutated (each push makes a new one): their medians are computed once
+const medians = new WeakMap<ReadonlyArray<number>, number>()
+
 const median = (values: ReadonlyArray<number>): number | undefined => {
   if (values.length === 0) return undefined
+  const known = medians.get(values)
+  if (known !== undefined) return known
   const sorted = [...values].sort((a, b) => a - b)
   const mid = sorted.length >> 1
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+  const m = sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+  medians.set(values, m)
+  return m
 }
 
 const push = (values: ReadonlyArray<number>, value: number, max: number) =>
@@ -162,13 +169,18 @@ export const evaluate = (
   now: number
 ): { readonly state: State; readonly changes: ReadonlyArray<StatusChange>; readonly changed: boolean } => {
   const changes: Array<StatusChange> = []
-  const models = new Map(state.models)
+  // copied on the first change only (most evaluations change nothing)
+  let models: Map<string, ModelState> | ReadonlyMap<string, ModelState> = state.models
+  const write = (model: string, m: ModelState) => {
+    if (models === state.models) models = new Map(state.models)
+    ;(models as Map<string, ModelState>).set(model, m)
+  }
   let changed = false
   for (const [model, m] of state.models) {
     const v = verdict(settings, m, breakers.get(model) ?? "closed")
     if (v.health !== m.health) {
       changes.push({ model, from: m.health, to: v.health, at: now, reason: v.reason })
-      models.set(model, {
+      write(model, {
         ...m,
         health: v.health,
         reason: v.reason,
@@ -177,7 +189,7 @@ export const evaluate = (
       })
     } else if (v.reason !== m.reason) {
       changed = true
-      models.set(model, { ...m, reason: v.reason })
+      write(model, { ...m, reason: v.reason })
     }
   }
   // SPEC §7: every model of one vendor failing at once is one vendor-wide outage
