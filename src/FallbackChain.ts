@@ -221,8 +221,35 @@ export const run = <A, E extends GenerationFailure, R>(
   R | CircuitBreaker.CircuitBreakers | RetryPolicy.RetryPolicy
 > =>
   Effect.flatMap(CircuitBreaker.CircuitBreakers, (breakers) =>
-    Effect.flatMap(RetryPolicy.RetryPolicy, (policy) =>
-      Effect.flatMap(Clock.currentTimeMillis, (started) => {
+    Effect.flatMap(RetryPolicy.RetryPolicy, (policy) => runWith({ breakers, policy }, models, options)))
+
+/**
+ * {@link run} with the breakers and the retry policy given rather than taken
+ * from the context — for code that holds them already (a client built once,
+ * called on every request).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { CircuitBreaker, FallbackChain, RetryPolicy } from "effect-ai-resilience"
+ *
+ * const program = Effect.gen(function*() {
+ *   const breakers = yield* CircuitBreaker.CircuitBreakers
+ *   const policy = yield* RetryPolicy.RetryPolicy
+ *   const models = [{ model: "flux-2-pro", call: () => Effect.succeed("an image") }]
+ *   return yield* FallbackChain.runWith({ breakers, policy }, models)
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const runWith = <A, E extends GenerationFailure, R>(
+  policies: { readonly breakers: CircuitBreaker.CircuitBreakersService; readonly policy: RetryPolicy.RetryPolicyService },
+  models: ReadonlyArray<ChainModel<() => Effect.Effect<A, E, R>>>,
+  options: FallbackOptions = {}
+): Effect.Effect<Served<A>, E | HardFailure | AllModelsFailed | DeadlineExceeded, R> => {
+  const { breakers, policy } = policies
+  return Effect.flatMap(Clock.currentTimeMillis, (started) => {
         if (models.length === 0) {
           return Effect.fail(new AllModelsFailed({ message: "the fallback chain has no models", attempts: [] }))
         }
@@ -383,8 +410,7 @@ export const run = <A, E extends GenerationFailure, R>(
           Effect.catchIf((error): error is DeadlineReached => error instanceof DeadlineReached, () => Effect.suspend(() => Effect.fail(deadlineExceeded())))
         )
       })
-    )
-  )
+}
 
 /**
  * Graceful degradation (SPEC §8): when every model of the chain failed

@@ -245,6 +245,8 @@ export const make = (
       return { ...config.fallback, ...options, ...(retry === undefined ? {} : { retry }) }
     }
 
+    const policies = { breakers, policy }
+
     const chain = <Input, Req, A>(
       operation: "text" | "image" | "video",
       list: ReadonlyArray<ModelRoute> | undefined,
@@ -280,14 +282,11 @@ export const make = (
         const chainOptions = options === undefined ? configured : withRecording(optionsFor(options))
         const run = Effect.flatMap(status.order(operation), (order) =>
           // a promoted fallback (SPEC §7: ~2 h without recovery) goes first
-          FallbackChain.run(
+          FallbackChain.runWith(
+            policies,
             (order.length === routes.length ? order.map((model) => byModel.get(model) ?? routes[0]!) : routes).map((route) => entry(route, input)),
             chainOptions
-          )
-        ).pipe(
-          Effect.provideService(RetryPolicy.RetryPolicy, policy),
-          Effect.provideService(CircuitBreaker.CircuitBreakers, breakers)
-        )
+          ))
         const shared = cache.get(RequestCache.keyOf(operation, { input, options }), run)
         const served = degrade === undefined ? shared : shared.pipe(FallbackChain.orDegrade((failure) => degrade(input, failure)))
         // per caller: a request span, served/failed counters and a log line for fallbacks
