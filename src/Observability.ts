@@ -30,7 +30,7 @@
  *
  * @since 0.1.0
  */
-import { Cause, Context, Effect, Exit, FiberRef, Layer, LogLevel, Metric, MetricBoundaries, Option, type Redacted, type Scope, Stream } from "effect"
+import { Cause, Context, Effect, Exit, FiberRef, Layer, LogLevel, Metric, MetricBoundaries, MetricKey, type MetricKeyType, MetricLabel, Option, type Redacted, type Scope, Stream } from "effect"
 import { CircuitBreakers, type State, type Transition } from "./CircuitBreaker.js"
 import { category as categoryOf, type GenerationFailure, isGenerationFailure } from "./Failure.js"
 import type { AttemptRecord } from "./FallbackChain.js"
@@ -51,6 +51,17 @@ import * as Samples from "./internal/observability/snapshot.js"
  */
 export const LATENCY_BOUNDARIES: ReadonlyArray<number> = [0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 45, 60, 90, 120, 180, 300]
 
+// Each metric of this module remembers its key, so a tagged variant is made
+// from the key with its tags (one registry hook, looked up once) rather than
+// with \`Metric.tagged\`, whose every update builds and hashes a new key.
+const keys = new WeakMap<object, MetricKey.MetricKey<MetricKeyType.MetricKeyType<unknown, unknown>>>()
+
+const keyed = <Type extends MetricKeyType.MetricKeyType<any, any>>(key: MetricKey.MetricKey<Type>) => {
+  const metric = Metric.fromMetricKey(key)
+  keys.set(metric, key as never)
+  return metric
+}
+
 /**
  * Upstream attempts (one HTTP exchange with one model), and models skipped
  * without a call. Tags: `model`, `outcome` (`success` / `failure` / `skipped`).
@@ -67,10 +78,10 @@ export const LATENCY_BOUNDARIES: ReadonlyArray<number> = [0.1, 0.25, 0.5, 1, 2, 
  *
  * @since 0.1.0
  */
-export const attempts = Metric.counter("ai.attempts", {
+export const attempts = keyed(MetricKey.counter("ai.attempts", {
   description: "Attempts by model and outcome (success, failure, skipped)",
   incremental: true
-})
+}))
 
 /**
  * Failed attempts by failure category (`hard` / `soft` / `silent`) and reason
@@ -79,20 +90,20 @@ export const attempts = Metric.counter("ai.attempts", {
  *
  * @since 0.1.0
  */
-export const failures = Metric.counter("ai.attempt.failures", {
+export const failures = keyed(MetricKey.counter("ai.attempt.failures", {
   description: "Failed attempts by model, failure category and reason",
   incremental: true
-})
+}))
 
 /**
  * Models skipped without a call. Tags: `model`, `reason` (`CircuitOpen`, `Deadline`).
  *
  * @since 0.1.0
  */
-export const skips = Metric.counter("ai.attempt.skips", {
+export const skips = keyed(MetricKey.counter("ai.attempt.skips", {
   description: "Models skipped without a call, by reason (CircuitOpen, Deadline)",
   incremental: true
-})
+}))
 
 /**
  * Duration of attempts that made a call, in seconds ({@link LATENCY_BOUNDARIES}).
@@ -100,21 +111,21 @@ export const skips = Metric.counter("ai.attempt.skips", {
  *
  * @since 0.1.0
  */
-export const attemptDuration = Metric.histogram(
+export const attemptDuration = keyed(MetricKey.histogram(
   "ai.attempt.duration",
   MetricBoundaries.fromIterable(LATENCY_BOUNDARIES),
   "Duration of one attempt in seconds, by model and outcome"
-)
+))
 
 /**
  * Circuit breaker transitions. Tags: `model`, `from`, `to` (`closed` / `open` / `half-open`).
  *
  * @since 0.1.0
  */
-export const breakerTransitions = Metric.counter("ai.breaker.transitions", {
+export const breakerTransitions = keyed(MetricKey.counter("ai.breaker.transitions", {
   description: "Circuit breaker transitions by model, from and to",
   incremental: true
-})
+}))
 
 /**
  * Each model's breaker state after its last transition: 0 closed, 1
@@ -122,9 +133,9 @@ export const breakerTransitions = Metric.counter("ai.breaker.transitions", {
  *
  * @since 0.1.0
  */
-export const breakerState = Metric.gauge("ai.breaker.state", {
+export const breakerState = keyed(MetricKey.gauge("ai.breaker.state", {
   description: "Circuit breaker state by model: 0 closed, 1 half-open, 2 open"
-})
+}))
 
 /**
  * Requests that got a result. Tags: `model` (the one that served; `degraded`
@@ -132,10 +143,10 @@ export const breakerState = Metric.gauge("ai.breaker.state", {
  *
  * @since 0.1.0
  */
-export const requestsServed = Metric.counter("ai.requests.served", {
+export const requestsServed = keyed(MetricKey.counter("ai.requests.served", {
   description: "Requests served, by serving model and whether a fallback served",
   incremental: true
-})
+}))
 
 /**
  * Requests that got no result. Tags: `operation`, `reason` (`AllModelsFailed`,
@@ -143,20 +154,20 @@ export const requestsServed = Metric.counter("ai.requests.served", {
  *
  * @since 0.1.0
  */
-export const requestsFailed = Metric.counter("ai.requests.failed", {
+export const requestsFailed = keyed(MetricKey.counter("ai.requests.failed", {
   description: "Requests that got no result, by operation and reason",
   incremental: true
-})
+}))
 
 /**
  * Health probes sent to unavailable models. Tags: `model`, `outcome` (`success` / `failure`).
  *
  * @since 0.1.0
  */
-export const probes = Metric.counter("ai.probes", {
+export const probes = keyed(MetricKey.counter("ai.probes", {
   description: "Health probes by model and outcome",
   incremental: true
-})
+}))
 
 /**
  * Money spent: priced successes of real traffic and of probes (failures cost
@@ -164,10 +175,10 @@ export const probes = Metric.counter("ai.probes", {
  *
  * @since 0.1.0
  */
-export const cost = Metric.counter("ai.cost", {
+export const cost = keyed(MetricKey.counter("ai.cost", {
   description: "Cost of priced successful calls, by model and source (traffic, probe)",
   incremental: true
-})
+}))
 
 const METRIC_NAMES: ReadonlySet<string> = new Set([
   "ai.attempts",
@@ -183,8 +194,7 @@ const METRIC_NAMES: ReadonlySet<string> = new Set([
 ])
 
 /** Apply tags in the documented order (a metric key's tags are ordered). */
-// Tagged metrics are memoized per metric and tag values: building one (and
-// hashing its key in the registry) on every call costs more than the update.
+// Tagged metrics are memoized per metric and tag values.
 const taggedCache = new WeakMap<object, Map<string, unknown>>()
 const TAGGED_CACHE_LIMIT = 10_000
 
@@ -197,7 +207,10 @@ const tagged = <Type, In, Out>(metric: Metric.Metric<Type, In, Out>, ...tags: Re
   const id = tags.length === 1 ? tags[0]![1] : tags.map(([, value]) => value).join("\u0000")
   const found = byTags.get(id) as Metric.Metric<Type, In, Out> | undefined
   if (found !== undefined) return found
-  const made = tags.reduce((m, [key, value]) => Metric.tagged(m, key, value), metric)
+  const key = keys.get(metric)
+  const made = key === undefined
+    ? tags.reduce((m, [name, value]) => Metric.tagged(m, name, value), metric)
+    : Metric.fromMetricKey(MetricKey.taggedWithLabels(key, tags.map(([name, value]) => MetricLabel.make(name, value)))) as unknown as Metric.Metric<Type, In, Out>
   // unbounded model names (a misconfiguration) must not grow memory without limit
   if (byTags.size >= TAGGED_CACHE_LIMIT) byTags.clear()
   byTags.set(id, made)
