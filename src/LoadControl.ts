@@ -3,14 +3,17 @@
  * an overload, bound how many calls run at once (a bulkhead), and let people
  * see their place in the queue and the expected wait.
  *
- * The rate limit is Effect's `RateLimiter` (token bucket) and the bulkhead an
- * Effect `Semaphore`; this module adds the observable queue in front of them.
- * The off-peak gate that holds batch work for a daily window is
- * {@link OffPeakGate}.
+ * A caller waits for a slot (first come, first served: Effect's `Semaphore`), then for a
+ * rate-limit token (a token bucket of `requestsPerMinute` tokens refilled
+ * evenly over the minute: Effect's token-bucket `RateLimiter`), and only
+ * then runs: it counts as waiting until it has both, and as running — and
+ * timed for the service-time estimate — from when it starts. The off-peak
+ * gate that holds batch work for a daily window is {@link OffPeakGate}.
  *
  * @since 0.1.0
  */
 import { Clock, Duration, Effect, RateLimiter, Schema, type Scope, SubscriptionRef } from "effect"
+import * as internal from "./internal/loadControl/gate.js"
 
 /**
  * Options for {@link make}.
@@ -37,9 +40,9 @@ export interface LoadControlOptions {
 export interface QueueStatus {
   /** Calls waiting for a slot or a rate-limit token. */
   readonly waiting: number
-  /** Calls running. */
+  /** Calls running: they have a slot and a token. */
   readonly running: number
-  /** Mean duration of the calls that ran (ms), or the assumed service time. */
+  /** Mean duration (ms) of the calls that ran, from their start, or the assumed service time. */
   readonly serviceTimeMs: number
 }
 
@@ -60,13 +63,22 @@ export interface QueuePosition {
  * @since 0.1.0
  */
 export interface LoadControl {
-  /** Run `effect` when a slot and a token are free; `onQueued` hears the caller's position. */
+  /**
+   * Run `effect` when a slot and a token are free; `onQueued` hears the
+   * caller's position. Each execution of the returned effect queues afresh
+   * (so it may be retried or repeated).
+   */
   readonly run: <A, E, R>(
     effect: Effect.Effect<A, E, R>,
     onQueued?: (position: QueuePosition) => Effect.Effect<void>
   ) => Effect.Effect<A, E, R>
+  /** The queue now (exact at every moment). */
   readonly status: Effect.Effect<QueueStatus>
-  /** Every change of the queue, for a status page. */
+  /**
+   * The queue as it changes, for a status page. Published by a background
+   * fiber at the end of a scheduler tick: changes made within one tick arrive
+   * as one, their end state.
+   */
   readonly changes: SubscriptionRef.SubscriptionRef<QueueStatus>
   /** The estimated wait for a caller at `position`. */
   readonly estimate: (position: number) => Effect.Effect<Duration.Duration>
@@ -82,7 +94,7 @@ export class InvalidLoadControlOptions extends Schema.TaggedError<InvalidLoadCon
 )("InvalidLoadControlOptions", { field: Schema.String, message: Schema.String }) {}
 
 /**
- * Make a gate. It lives as long as the scope (the rate limiter's refill does).
+ * Make a gate. It lives as long as the scope (the fiber publishing its `changes` does).
  *
  * @example
  * ```ts
@@ -110,57 +122,32 @@ export const make = (
     if (!Number.isSafeInteger(concurrency) || concurrency < 1) {
       return yield* new InvalidLoadControlOptions({ field: "concurrency", message: `must be a positive integer, got ${concurrency}` })
     }
-    const assumed = Duration.toMillis(Duration.decode(options.assumedServiceTime ?? Duration.seconds(30)))
-    const limiter = yield* RateLimiter.make({ limit: rpm, interval: Duration.minutes(1), algorithm: "token-bucket" })
+    let assumed: number
+    try {
+      assumed = Duration.toMillis(Duration.decode(options.assumedServiceTime ?? Duration.seconds(30)))
+    } catch {
+      return yield* new InvalidLoadControlOptions({ field: "assumedServiceTime", message: `is not a duration: ${String(options.assumedServiceTime)}` })
+    }
+    const { changes, gate } = yield* internal.make(concurrency, rpm, assumed)
     const slots = yield* Effect.makeSemaphore(concurrency)
-    const changes = yield* SubscriptionRef.make<QueueStatus>({ waiting: 0, running: 0, serviceTimeMs: assumed })
-    let completed = 0
-    let totalMs = 0
-
-    const estimate = (position: number) =>
-      Effect.map(SubscriptionRef.get(changes), (status) => {
-        // Callers ahead take the free slots first, then drain `concurrency` at a
-        // time; and none start faster than the rate limit lets them.
-        const free = Math.max(0, concurrency - status.running)
-        const bySlots = position <= free ? 0 : Math.ceil((position - free) / concurrency) * status.serviceTimeMs
-        const byRate = Math.max(0, position - 1) * (60_000 / rpm)
-        return Duration.millis(Math.round(Math.max(bySlots, byRate)))
-      })
+    const limiter = yield* RateLimiter.make({ limit: rpm, interval: Duration.minutes(1), algorithm: "token-bucket" })
+    const estimate = (position: number) => Effect.sync(() => Duration.millis(gate.estimate(position)))
 
     const run = <A, E, R>(
       effect: Effect.Effect<A, E, R>,
       onQueued?: (position: QueuePosition) => Effect.Effect<void>
-    ): Effect.Effect<A, E, R> => {
-      let admitted = false
-      return Effect.acquireUseRelease(
-        SubscriptionRef.updateAndGet(changes, (s) => ({ ...s, waiting: s.waiting + 1 })),
-        (queued) =>
-          Effect.gen(function*() {
-            if (onQueued !== undefined) {
-              yield* onQueued({ position: queued.waiting, estimatedWait: yield* estimate(queued.waiting) })
-            }
-            return yield* slots.withPermits(1)(
-              Effect.gen(function*() {
-                admitted = true
-                yield* SubscriptionRef.update(changes, (s) => ({ ...s, waiting: s.waiting - 1, running: s.running + 1 }))
-                const t0 = yield* Clock.currentTimeMillis
-                return yield* limiter(effect).pipe(
-                  Effect.ensuring(Effect.gen(function*() {
-                    const t1 = yield* Clock.currentTimeMillis
-                    completed++
-                    totalMs += t1 - t0
-                    yield* SubscriptionRef.update(changes, (s) => ({ ...s, running: s.running - 1, serviceTimeMs: totalMs / completed }))
-                  }))
-                )
-              })
-            )
-          }),
-        // a caller interrupted (or failed) while still waiting leaves the queue
-        () => (admitted ? Effect.void : SubscriptionRef.update(changes, (s) => ({ ...s, waiting: s.waiting - 1 })))
+    ): Effect.Effect<A, E, R> =>
+      internal.run(
+        gate,
+        slots,
+        limiter,
+        effect,
+        onQueued === undefined
+          ? undefined
+          : (position, waitMs) => onQueued({ position, estimatedWait: Duration.millis(waitMs) })
       )
-    }
 
-    return { run, status: SubscriptionRef.get(changes), changes, estimate }
+    return { run, status: Effect.sync(() => gate.status()), changes, estimate }
   })
 
 /**

@@ -1,18 +1,22 @@
 /**
  * Dedup and cache (SPEC §8 "cache results so the same content is not
- * generated twice"): identical concurrent requests share one upstream call,
+ * generated twice"): identical requests in flight share one upstream call,
  * and, optionally, successful results are kept for a time-to-live. Failures
  * are never cached.
  *
- * Built on Effect's `Cache`: the first caller of a key starts the call in its
- * own fiber and every caller of the same key joins it; a failure is dropped
- * from the cache as soon as it is known, so the next caller tries again. A
- * call keeps running if every caller is interrupted (its result may then serve
- * the next caller within the TTL).
+ * The first caller of a key starts the call in a fiber of its own and every
+ * caller of the key — however much later it comes, as long as the call is in
+ * flight — waits for it. Interrupting a caller stops only that caller's wait;
+ * when every caller has stopped waiting the call is interrupted (nobody wants
+ * its result). A success is fresh for the TTL counted from its arrival; a
+ * failure reaches the callers in flight and is then forgotten, so the next
+ * caller tries again.
  *
  * @since 0.1.0
  */
-import { Cache, Duration, Effect, Equal, Exit, Fiber, Hash, Schema } from "effect"
+import { Clock, Duration, Effect, Schema } from "effect"
+import * as internalKey from "./internal/requestCache/key.js"
+import { Store } from "./internal/requestCache/store.js"
 
 /**
  * Options for {@link make}.
@@ -25,8 +29,9 @@ import { Cache, Duration, Effect, Equal, Exit, Fiber, Hash, Schema } from "effec
  * @since 0.1.0
  */
 export interface RequestCacheOptions {
-  /** How long a successful result is reused. 0 = only share calls in flight. */
+  /** How long a successful result is reused, from its arrival. 0 = only share calls in flight. */
   readonly ttl?: Duration.DurationInput
+  /** How many fresh results are kept at most (the oldest goes first). */
   readonly capacity?: number
 }
 
@@ -36,8 +41,11 @@ export interface RequestCacheOptions {
  * @since 0.1.0
  */
 export interface RequestCacheStats {
+  /** Callers served by a call in flight or a fresh result. */
   readonly hits: number
+  /** Calls started. */
   readonly misses: number
+  /** Calls in flight plus fresh results kept. */
   readonly size: number
 }
 
@@ -65,35 +73,13 @@ export class InvalidRequestCacheOptions extends Schema.TaggedError<InvalidReques
   "effect-ai-resilience/InvalidRequestCacheOptions"
 )("InvalidRequestCacheOptions", { field: Schema.String, message: Schema.String }) {}
 
-/** A cache key: equal by `id` only; carries the call to make on a miss. */
-class Entry implements Equal.Equal {
-  constructor(readonly id: string, readonly run: Effect.Effect<unknown, unknown>) {}
-  [Equal.symbol](that: Equal.Equal): boolean {
-    return that instanceof Entry && that.id === this.id
-  }
-  [Hash.symbol](): number {
-    return Hash.string(this.id)
-  }
-}
-
-const normalize = (value: unknown): unknown => {
-  if (Array.isArray(value)) return value.map(normalize)
-  if (value instanceof Uint8Array) return Buffer.from(value).toString("base64")
-  if (typeof value === "object" && value !== null) {
-    return Object.fromEntries(
-      Object.keys(value)
-        .filter((k) => k !== "validate" && (value as Record<string, unknown>)[k] !== undefined)
-        .sort()
-        .map((k) => [k, normalize((value as Record<string, unknown>)[k])])
-    )
-  }
-  return typeof value === "bigint" ? value.toString() : value
-}
-
 /**
- * A stable key for `(chain, request)`: object keys sorted, `undefined` fields
- * and validators dropped, so two requests that would put the same bytes on the
- * wire get the same key.
+ * A stable key for `(chain, request)`: object keys sorted and `undefined`
+ * fields dropped, so two requests that would put the same bytes on the wire
+ * get the same key. Bytes are keyed by content (base64), bigints by value, and
+ * functions (hooks such as `onAttempt` or `admit`, validators' checks) by
+ * identity: the same function shares a key, another function does not. So
+ * requests with different output validators never share a result.
  *
  * @example
  * ```ts
@@ -105,7 +91,7 @@ const normalize = (value: unknown): unknown => {
  *
  * @since 0.1.0
  */
-export const keyOf = (chain: string, request: unknown): string => JSON.stringify([chain, normalize(request)])
+export const keyOf: (chain: string, request: unknown) => string = internalKey.keyOf
 
 /**
  * Make a cache.
@@ -137,27 +123,13 @@ export const make = (options: RequestCacheOptions = {}): Effect.Effect<RequestCa
     } catch {
       return yield* new InvalidRequestCacheOptions({ field: "ttl", message: `is not a duration: ${String(options.ttl)}` })
     }
-    // The cache holds the fiber running the shared call, not its result: each
-    // caller joins it, so interrupting one caller (even the first) stops only
-    // that caller's wait, never the call the others are waiting for.
-    const cache = yield* Cache.makeWith<Entry, Fiber.RuntimeFiber<unknown, unknown>>({
-      capacity,
-      lookup: (entry) => Effect.forkDaemon(entry.run),
-      timeToLive: () => ttl
-    })
-    const keep = Duration.toMillis(ttl) > 0
+    const ttlMs = Duration.toMillis(ttl)
+    if (!(ttlMs >= 0)) {
+      return yield* new InvalidRequestCacheOptions({ field: "ttl", message: `must not be negative, got ${String(options.ttl)}` })
+    }
+    const store = new Store(ttlMs, capacity)
     return {
-      get: <A, E>(key: string, run: Effect.Effect<A, E>) => {
-        const entry = new Entry(key, run)
-        // sound: a key names one request, so one result type
-        const shared = Effect.flatMap(cache.get(entry), Fiber.join) as Effect.Effect<A, E>
-        return shared.pipe(
-          // A failure, or any result when there is no TTL, must not serve a later
-          // caller: drop the entry once the shared call is over. (Callers who
-          // joined while it was in flight already have their result.)
-          Effect.onExit((exit) => (Exit.isFailure(exit) || !keep ? cache.invalidate(entry) : Effect.void))
-        )
-      },
-      stats: Effect.map(cache.cacheStats, ({ hits, misses, size }) => ({ hits, misses, size }))
+      get: (key, run) => store.get(key, run),
+      stats: Effect.map(Clock.currentTimeMillis, (now) => store.stats(now))
     }
   })

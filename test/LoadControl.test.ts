@@ -1,8 +1,11 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Clock, Duration, Effect, Fiber, Ref, TestClock } from "effect"
+import { Clock, Duration, Effect, Fiber, Ref, Stream, TestClock } from "effect"
 import * as LoadControl from "../src/LoadControl.js"
 
 const HOUR = 3_600_000
+
+/** Let forked callers reach their wait. */
+const turns = Effect.repeatN(Effect.yieldNow(), 10)
 
 describe("LoadControl", () => {
   it.scoped("the bulkhead never runs more than `concurrency` calls at once", () =>
@@ -70,6 +73,83 @@ describe("LoadControl", () => {
       yield* TestClock.adjust("1 minute")
       yield* Fiber.join(first)
       expect(yield* gate.status).toMatchObject({ waiting: 0, running: 0 })
+    }))
+
+  it.scoped("an effect made by run can be run again: each execution queues afresh", () =>
+    Effect.gen(function*() {
+      const gate = yield* LoadControl.make({ concurrency: 1, requestsPerMinute: 1000 })
+      const job = gate.run(Effect.void)
+      yield* job // first execution: admitted at once
+      const blocker = yield* Effect.fork(gate.run(Effect.sleep("1 minute")))
+      yield* turns
+      const again = yield* Effect.fork(job) // second execution: waits behind `blocker`
+      yield* turns
+      expect(yield* gate.status).toMatchObject({ waiting: 1, running: 1 })
+      yield* Fiber.interrupt(again)
+      expect(yield* gate.status).toMatchObject({ waiting: 0, running: 1 })
+      yield* TestClock.adjust("1 minute")
+      yield* Fiber.join(blocker)
+      expect(yield* gate.status).toMatchObject({ waiting: 0, running: 0 })
+    }))
+
+  it.scoped("a caller waiting for a rate-limit token is waiting, not running, and its wait is not service time", () =>
+    Effect.gen(function*() {
+      const gate = yield* LoadControl.make({ concurrency: 2, requestsPerMinute: 1, assumedServiceTime: "30 seconds" })
+      const job = gate.run(Effect.sleep("10 seconds"))
+      const first = yield* Effect.fork(job) // takes the only token
+      yield* turns
+      const second = yield* Effect.fork(job) // a slot is free, the next token comes at 60 s
+      yield* turns
+      expect(yield* gate.status).toEqual({ waiting: 1, running: 1, serviceTimeMs: 30_000 })
+      yield* TestClock.adjust("10 seconds")
+      yield* Fiber.join(first)
+      expect(yield* gate.status).toEqual({ waiting: 1, running: 0, serviceTimeMs: 10_000 })
+      yield* TestClock.adjust("50 seconds") // 60 s: the token arrives
+      yield* turns
+      expect(yield* gate.status).toEqual({ waiting: 0, running: 1, serviceTimeMs: 10_000 })
+      yield* TestClock.adjust("10 seconds")
+      yield* Fiber.join(second)
+      expect(yield* gate.status).toEqual({ waiting: 0, running: 0, serviceTimeMs: 10_000 })
+    }))
+
+  it.scoped("a caller interrupted while waiting for a token gives it back to the next", () =>
+    Effect.gen(function*() {
+      const gate = yield* LoadControl.make({ concurrency: 2, requestsPerMinute: 1 })
+      yield* gate.run(Effect.void) // takes the only token; the next comes at 60 s
+      const second = yield* Effect.fork(gate.run(Effect.void))
+      yield* turns
+      expect(yield* gate.status).toMatchObject({ waiting: 1, running: 0 })
+      yield* Fiber.interrupt(second)
+      expect(yield* gate.status).toMatchObject({ waiting: 0, running: 0 })
+      const started = yield* Ref.make<number | undefined>(undefined)
+      const third = yield* Effect.fork(gate.run(Effect.flatMap(Clock.currentTimeMillis, (t) => Ref.set(started, t))))
+      yield* TestClock.adjust("60 seconds")
+      yield* turns
+      expect(yield* Ref.get(started)).toBe(60_000)
+      yield* Fiber.join(third)
+    }))
+
+  it.scoped("changes streams the queue's status for a status page", () =>
+    Effect.gen(function*() {
+      const gate = yield* LoadControl.make({ concurrency: 1, requestsPerMinute: 1000, assumedServiceTime: "30 seconds" })
+      const seen = yield* Ref.make<ReadonlyArray<LoadControl.QueueStatus>>([])
+      yield* Effect.forkScoped(Stream.runForEach(gate.changes.changes, (s) => Ref.update(seen, (all) => [...all, s])))
+      yield* turns
+      const last = Effect.map(Ref.get(seen), (all) => all[all.length - 1])
+      expect(yield* last).toEqual({ waiting: 0, running: 0, serviceTimeMs: 30_000 })
+      const first = yield* Effect.fork(gate.run(Effect.sleep("10 seconds")))
+      const second = yield* Effect.fork(gate.run(Effect.sleep("10 seconds")))
+      yield* turns
+      expect(yield* last).toEqual({ waiting: 1, running: 1, serviceTimeMs: 30_000 })
+      yield* TestClock.adjust("10 seconds")
+      yield* Fiber.join(first)
+      yield* turns
+      expect(yield* last).toEqual({ waiting: 0, running: 1, serviceTimeMs: 10_000 })
+      yield* TestClock.adjust("10 seconds")
+      yield* Fiber.join(second)
+      yield* turns
+      expect(yield* last).toEqual({ waiting: 0, running: 0, serviceTimeMs: 10_000 })
+      expect(yield* gate.changes).toEqual(yield* gate.status)
     }))
 
   it.effect("bad options name the field", () =>
