@@ -591,12 +591,22 @@ const fromResolved = (
       admitted: 0,
       succeeded: 0
     })
-    const hub = yield* PubSub.unbounded<Transition>()
+    // The breaker's own hub is made when somebody first reads `changes` (most
+    // breakers are only ever watched through the shared hub of `CircuitBreakers`):
+    // an idle breaker stays small.
+    let hub: PubSub.PubSub<Transition> | undefined
+    const ownHub = Effect.suspend(() =>
+      hub !== undefined ? Effect.succeed(hub) : Effect.map(PubSub.unbounded<Transition>(), (made) => (hub ??= made))
+    )
     const lock = yield* Effect.makeSemaphore(1)
     const publish = (transitions: ReadonlyArray<Transition>) =>
       Effect.forEach(
         transitions,
-        (t) => Effect.zipRight(PubSub.publish(hub, t), shared === undefined ? Effect.void : PubSub.publish(shared, t)),
+        (t) =>
+          Effect.zipRight(
+            hub === undefined ? Effect.void : PubSub.publish(hub, t),
+            shared === undefined ? Effect.void : PubSub.publish(shared, t)
+          ),
         { discard: true }
       )
     // A step that makes no transition (every call while closed) is one atomic
@@ -638,9 +648,12 @@ const fromResolved = (
 
     return {
       model,
-      state: Effect.zipWith(Ref.get(ref), Clock.currentTimeMillis, effectiveState),
-      snapshot: Effect.zipWith(Ref.get(ref), Clock.currentTimeMillis, view),
-      changes: Stream.fromPubSub(hub),
+      state: Effect.clockWith((clock) => Effect.map(Ref.get(ref), (core) => effectiveState(core, clock.unsafeCurrentTimeMillis()))),
+      snapshot: Effect.clockWith((clock) => Effect.map(Ref.get(ref), (core) => view(core, clock.unsafeCurrentTimeMillis()))),
+      // built when read (a stream is a sizeable object; most breakers are never watched alone)
+      get changes() {
+        return Stream.unwrap(Effect.map(ownHub, (h) => Stream.fromPubSub(h)))
+      },
       withBreaker
     } satisfies CircuitBreaker
   })
