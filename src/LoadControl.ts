@@ -15,13 +15,19 @@
 import { Clock, Duration, Effect, RateLimiter, Schema, type Scope, SubscriptionRef } from "effect"
 import * as internal from "./internal/loadControl/gate.js"
 
+/** Default requests a minute per model (see {@link LoadControlOptions}). @since 0.1.0 */
+export const DEFAULT_REQUESTS_PER_MINUTE = 600
+
+/** Default calls in flight per model (see {@link LoadControlOptions}). @since 0.1.0 */
+export const DEFAULT_CONCURRENCY = 1000
+
 /**
  * Options for {@link make}.
  *
  * | option | default | source |
  * |---|---|---|
- * | `requestsPerMinute` | 60 | SPEC §8 (cap requests per minute) |
- * | `concurrency` | 4 | |
+ * | `requestsPerMinute` | 600 | SPEC §8 (cap requests per minute so bursts do not add to an overload): a cap that clips bursts, not one model's steady traffic — set it to the provider's quota |
+ * | `concurrency` | 1000 | Little's law: 600 requests a minute × up to 100 s a call (SPEC §1) in flight; the rate cap binds first |
  * | `assumedServiceTime` | 30 s (until a call has been timed) | SPEC §1: a normal image call takes 20–40 s |
  *
  * @since 0.1.0
@@ -114,8 +120,8 @@ export const make = (
   options: LoadControlOptions = {}
 ): Effect.Effect<LoadControl, InvalidLoadControlOptions, Scope.Scope> =>
   Effect.gen(function*() {
-    const rpm = options.requestsPerMinute ?? 60
-    const concurrency = options.concurrency ?? 4
+    const rpm = options.requestsPerMinute ?? DEFAULT_REQUESTS_PER_MINUTE
+    const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY
     if (!Number.isSafeInteger(rpm) || rpm < 1) {
       return yield* new InvalidLoadControlOptions({ field: "requestsPerMinute", message: `must be a positive integer, got ${rpm}` })
     }

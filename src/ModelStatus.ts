@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { Clock, Context, Duration, Effect, Layer, PubSub, Queue, Ref, type Scope, Stream } from "effect"
+import { Clock, Context, Duration, Effect, Layer, PubSub, Queue, Random, Ref, type Scope, Stream } from "effect"
 import * as CircuitBreaker from "./CircuitBreaker.js"
 import * as State from "./internal/modelStatus/state.js"
 
@@ -119,7 +119,10 @@ export interface ModelStatusService {
   readonly snapshots: Stream.Stream<StatusSnapshot>
   /**
    * The effective priority list of `list`: as configured, or with the promoted
-   * fallback first while a promotion holds (SPEC §7).
+   * fallback first while a promotion holds (SPEC §7) — except for a small
+   * share of calls (`promotionTrial`, drawn from Effect's `Random`) that still
+   * try the primary first, so that it can show it has recovered even when
+   * nothing probes it (the promotion ends once it is normal again).
    */
   readonly order: (list: string) => Effect.Effect<ReadonlyArray<string>>
   /**
@@ -149,6 +152,7 @@ export class ModelStatus extends Context.Tag("effect-ai-resilience/ModelStatus")
  * | `shareWindow` | the last 100 served requests of each list | |
  * | `isFailure` | a `hard` failure with reason `Overloaded`, `ServerError`, `Timeout`, `Network` or `RateLimited`, or one of unknown kind | what the breaker counts (issue #3 §2) |
  * | `promoteAfter` | 2 h | SPEC §7 (promote the fallback after ~2 h without recovery) |
+ * | `promotionTrial` | 5 % of calls still try the primary first while a promotion holds | SPEC §7 (watch for recovery at a limited rate): without it, a primary nobody probes could never end its promotion |
  * | `ramp` | 10 % → 25 % → 50 % → 100 %, a step a minute | SPEC §5 ("test with a little traffic before moving all of it back") |
  *
  * A model is **unavailable** while its breaker is open or half-open (a
@@ -180,6 +184,8 @@ export interface ModelStatusOptions {
   readonly isFailure?: (observation: Observation) => boolean
   /** A primary unavailable this long has its best available fallback promoted until it is normal again. */
   readonly promoteAfter?: Duration.DurationInput
+  /** While a promotion holds, the share of calls (0–1) that still try the primary first. */
+  readonly promotionTrial?: number
   /**
    * The failback ramp: after a recovery, the share of requests let through in
    * each `step` (shares in (0, 1]; after the last step, all of them).
@@ -223,6 +229,9 @@ export const make = (
   Effect.gen(function*() {
     const breakers = yield* CircuitBreaker.CircuitBreakers
     const settings = State.settings(options)
+    const trial = options.promotionTrial !== undefined && Number.isFinite(options.promotionTrial)
+      ? Math.min(1, Math.max(0, options.promotionTrial))
+      : 0.05
     const now0 = yield* Clock.currentTimeMillis
     const ref = yield* Ref.make(State.initial(settings, now0))
     const changesHub = yield* PubSub.unbounded<StatusChange>()
@@ -318,11 +327,17 @@ export const make = (
       order: (list) =>
         Effect.flatMap(Clock.currentTimeMillis, (now) =>
           Effect.flatMap(Ref.get(armed), (deadline) =>
-            deadline === undefined || now < deadline
-              ? Effect.map(Ref.get(ref), (state) => State.order(settings, state, list))
-              : Effect.flatMap(breakerStates, (states) =>
-                Effect.map(Ref.get(ref), (state) => State.order(settings, State.evaluate(settings, state, states, now).state, list))
-              ))),
+            Effect.flatMap(
+              deadline === undefined || now < deadline
+                ? Ref.get(ref)
+                : Effect.flatMap(breakerStates, (states) => Effect.map(Ref.get(ref), (state) => State.evaluate(settings, state, states, now).state)),
+              (state) => {
+                const promoted = State.order(settings, state, list)
+                const configured = settings.lists[list] ?? []
+                if (promoted === configured || trial <= 0) return Effect.succeed(promoted)
+                return Effect.map(Random.next, (u) => (u < trial ? configured : promoted))
+              }
+            ))),
       ramp: (model) =>
         Effect.map(Effect.zip(Ref.get(ref), Clock.currentTimeMillis), ([s, now]) => State.rampOf(settings, s, model, now))
     }

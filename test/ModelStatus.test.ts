@@ -180,7 +180,8 @@ describe("ModelStatus", () => {
 
   it.scoped("after 2 h without recovery the best available fallback is promoted (pushed without being asked); it holds until the primary is normal again", () =>
     Effect.gen(function*() {
-      const status = yield* ModelStatus.make({ lists })
+      // no trial share here: every order is the promoted one
+      const status = yield* ModelStatus.make({ lists, promotionTrial: 0 })
       const snapshots = yield* collect(status.snapshots)
       for (const ms of [30_000, 30_000, 30_000, 30_000, 30_000, 90_000, 90_000, 90_000]) yield* status.record(ok(PRO, ms))
       expect(healthOf(yield* status.snapshot, PRO).health).toBe("delayed") // latency degrades before it fails (SPEC §1)
@@ -206,6 +207,22 @@ describe("ModelStatus", () => {
       expect(healthOf(yield* status.snapshot, PRO).health).toBe("normal")
       expect(yield* status.order("image")).toEqual([PRO, FLASH, SEEDREAM])
       expect((yield* status.snapshot).promotions).toEqual([])
+    }).pipe(Effect.provide(CircuitBreaker.layer())))
+
+  it.scoped("while a promotion holds, a small share of calls still tries the primary first, so a primary nobody probes can end it", () =>
+    Effect.gen(function*() {
+      const status = yield* ModelStatus.make({ lists, promotionTrial: 0.1 })
+      for (let i = 0; i < 3; i++) yield* status.record(fail(PRO))
+      yield* TestClock.adjust("2 hours")
+      let primaryFirst = 0
+      for (let i = 0; i < 2000; i++) if ((yield* status.order("image"))[0] === PRO) primaryFirst++
+      // about one in ten (drawn from Random)
+      expect(primaryFirst).toBeGreaterThan(120)
+      expect(primaryFirst).toBeLessThan(280)
+      // those trial calls succeed: the primary is normal again and the promotion ends
+      for (let i = 0; i < 3; i++) yield* status.record(ok(PRO, 30_000))
+      expect((yield* status.snapshot).promotions).toEqual([])
+      for (let i = 0; i < 20; i++) expect(yield* status.order("image")).toEqual([PRO, FLASH, SEEDREAM])
     }).pipe(Effect.provide(CircuitBreaker.layer())))
 
   it.scoped("the failback ramp: shown per model, a snapshot pushed at each step, configurable", () =>
