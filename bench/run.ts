@@ -1,40 +1,158 @@
 /**
- * `npm run bench`: runs the benchmarks side by side, prints their tables and
- * writes bench/RESULTS.md. So far: §2 overhead (issue #5 is in progress).
+ * `npm run bench [-- --quick] [-- --only overhead,http,memory,replay]`: the
+ * issue #5 benchmarks side by side in one run on this machine — §1 the outage
+ * replay, §2 success-path overhead, §3 the HTTP path, §4 memory — printing
+ * each table and writing bench/RESULTS.md and bench/RESULTS.svg from the
+ * figures just measured. `--quick` runs smaller sizes (for a smoke test; the
+ * file then says so).
  */
 import { writeFileSync } from "node:fs"
 import { cpus } from "node:os"
 import { join } from "node:path"
+import * as Chart from "./chart.js"
+import * as Http from "./http.js"
+import * as Memory from "./memory.js"
 import * as Overhead from "./overhead.js"
+import * as Replay from "./replay.js"
 
-const fmt = (ns: number) => (ns >= 1000 ? `${(ns / 1000).toFixed(2)} µs` : `${ns.toFixed(0)} ns`)
+type Section = "replay" | "overhead" | "http" | "memory"
+const ALL: ReadonlyArray<Section> = ["replay", "overhead", "http", "memory"]
+
+const fmtNs = (ns: number) => (ns >= 1000 ? `${(ns / 1000).toFixed(2)} µs` : `${ns.toFixed(0)} ns`)
+const arg = (name: string): string | undefined => {
+  const i = process.argv.indexOf(name)
+  return i === -1 ? undefined : process.argv[i + 1]
+}
 
 const main = async () => {
+  const quick = process.argv.includes("--quick")
+  const only = arg("--only")?.split(",").filter((s): s is Section => (ALL as ReadonlyArray<string>).includes(s)) ?? ALL
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, Node ${process.version}`
-  console.log(`machine: ${machine}\n`)
-  const rows = await Overhead.run()
-  const by = (prefix: string) => rows.find((r) => r.variant.startsWith(prefix))!.nsPerCall
-  const addedB = by("(b)") - by("(a)")
-  const addedC = by("(c)") - by("bare promise")
-  const addedD = by("(d)") - by("bare promise")
-  const table = [
-    "| variant | time per call |",
-    "|---|---:|",
-    ...rows.map((r) => `| ${r.variant} | ${fmt(r.nsPerCall)} |`)
-  ].join("\n")
-  const summary = [
-    `| added overhead | per call |`,
-    `|---|---:|`,
-    `| (b) pipeline over (a) bare Effect call | ${fmt(addedB)} |`,
-    `| (c) cockatiel over the bare promise | ${fmt(addedC)} |`,
-    `| (d) opossum over the bare promise | ${fmt(addedD)} |`,
-    `| ratio (b) / (c) | ${(addedB / addedC).toFixed(2)} |`
-  ].join("\n")
-  console.log(`## Overhead (success path, in-memory provider)\n\n${table}\n\n${summary}\n`)
-  console.log(`targets (issue #5 §2): (b)'s added overhead <= (c)'s: ${addedB <= addedC ? "met" : "NOT met"}; < 5 µs: ${addedB < 5_000 ? "met" : "NOT met"}`)
-  const md = `# Benchmark results\n\nMeasured by \`npm run bench\` on ${machine}, ${new Date().toISOString().slice(0, 10)}. Every figure comes from one run, variants alternating round by round.\n\n## Overhead (issue #5 §2)\n\n${table}\n\n${summary}\n`
-  writeFileSync(join(process.cwd(), "bench", "RESULTS.md"), md)
-  console.log("wrote bench/RESULTS.md")
+  const started = performance.now()
+  console.log(`machine: ${machine}${quick ? " (quick run: reduced sizes)" : ""}\n`)
+  const md: Array<string> = [
+    "# Benchmark results",
+    "",
+    `Measured by \`npm run bench\`${quick ? " --quick (reduced sizes: a smoke run, not the issue's sizes)" : ""} on ${machine}, ` +
+    `${new Date().toISOString().slice(0, 10)}. Every figure below comes from that one run; variants measured side by side ` +
+    "alternate round by round. Chart: [RESULTS.svg](RESULTS.svg).",
+    ""
+  ]
+  const verdicts: Array<string> = []
+  const panels: Array<Chart.Panel> = []
+
+  if (only.includes("replay")) {
+    const requests = Number(arg("--requests") ?? (quick ? 4_000 : 100_000))
+    const hours = Number(arg("--hours") ?? (quick ? 4 : 24))
+    console.log(`## §1 Outage replay (${hours} h, ${requests} requests) …`)
+    const replay = await Replay.run({ hours, requests, log: (line) => console.error(line) })
+    const text = Replay.format(replay)
+    console.log(`${text}\n`)
+    md.push("## §1 Outage replay (virtual time)", "", text, "")
+    for (const t of replay.targets) verdicts.push(`§1 ${t.strategy}: ${t.name}: ${t.met === undefined ? "n/a" : t.met ? "met" : "NOT met"} (${t.detail})`)
+    const shown = replay.rows.filter((r) => !["idle", "floor"].includes(r.id))
+    panels.push({
+      title: "§1 Outage replay: share of requests served",
+      caption: `${requests} requests over ${hours} h of simulated outages, same trace and seed for every strategy`,
+      bars: shown.map((r) => ({ label: r.label, value: 100 * r.successRate, text: `${(100 * r.successRate).toFixed(2)} %`, ours: r.id.startsWith("toolkit") })),
+      marker: { value: 99.9, label: "99.9 %" }
+    })
+    panels.push({
+      title: "§1 Outage replay: upstream calls per request",
+      caption: "HTTP generation calls the providers received ÷ requests (lower is better)",
+      bars: shown.map((r) => ({ label: r.label, value: r.callsPerRequest, text: r.callsPerRequest.toFixed(2), ours: r.id.startsWith("toolkit") })),
+      marker: { value: 1.3, label: "target ≤ 1.3" }
+    })
+    panels.push({
+      title: "§1 Outage replay: p99 latency of served requests",
+      caption: "simulated seconds, arrival to result (lower is better)",
+      bars: shown.map((r) => ({ label: r.label, value: r.latency.p99 / 1000, text: `${(r.latency.p99 / 1000).toFixed(1)} s`, ours: r.id.startsWith("toolkit") }))
+    })
+  }
+
+  if (only.includes("overhead")) {
+    console.log("## §2 Overhead …")
+    const rows = await Overhead.run(quick ? { calls: 5_000, rounds: 3 } : {})
+    const by = (prefix: string) => rows.find((r) => r.variant.startsWith(prefix))!.nsPerCall
+    const addedB = by("(b)") - by("(a)")
+    const addedC = by("(c)") - by("bare promise")
+    const addedD = by("(d)") - by("bare promise")
+    const table = [
+      "| variant | time per call |",
+      "|---|---:|",
+      ...rows.map((r) => `| ${r.variant} | ${fmtNs(r.nsPerCall)} |`)
+    ].join("\n")
+    const summary = [
+      "| added overhead | per call |",
+      "|---|---:|",
+      `| (b) full pipeline over (a) the bare Effect call | ${fmtNs(addedB)} |`,
+      `| (c) cockatiel over the bare promise | ${fmtNs(addedC)} |`,
+      `| (d) opossum over the bare promise | ${fmtNs(addedD)} |`,
+      `| ratio (b) / (c) | ${(addedB / addedC).toFixed(2)} |`
+    ].join("\n")
+    const what = "The full pipeline is `ResilientClient.generateText` with its defaults over a chain of three models (in-memory provider): " +
+      "request sharing, status ordering and ramp, fallback chain, retry with budget, breaker, load control (rate limit + bulkhead), " +
+      "attempt time-out, classification, status recording, metrics and two spans (request, attempt). cockatiel and opossum add a retry, " +
+      "a breaker and a time-out only."
+    console.log(`${table}\n\n${summary}\n`)
+    md.push("## §2 Overhead (success path, in-memory provider)", "", what, "", table, "", summary, "")
+    verdicts.push(`§2 (b)'s added overhead <= (c)'s: ${addedB <= addedC ? "met" : "NOT met"} (${fmtNs(addedB)} vs ${fmtNs(addedC)})`)
+    verdicts.push(`§2 (b)'s added overhead < 5 µs: ${addedB < 5_000 ? "met" : "NOT met"} (${fmtNs(addedB)})`)
+    panels.push({
+      title: "§2 Overhead added to a call that succeeds at once",
+      caption: "µs per call over the bare call (lower is better)",
+      bars: [
+        { label: "(b) this toolkit, full pipeline", value: addedB / 1000, text: fmtNs(addedB), ours: true },
+        { label: "(c) cockatiel retry+breaker+timeout", value: addedC / 1000, text: fmtNs(addedC) },
+        { label: "(d) opossum", value: addedD / 1000, text: fmtNs(addedD) }
+      ],
+      marker: { value: 5, label: "5 µs" }
+    })
+  }
+
+  if (only.includes("http")) {
+    console.log("## §3 HTTP path …")
+    const http = await Http.run(quick ? { rounds: 2, roundMs: 500 } : {})
+    const text = Http.format(http)
+    console.log(`${text}\n`)
+    md.push("## §3 HTTP path (simulator on loopback, no faults, no latency)", "", text, "")
+    verdicts.push(...Http.verdicts(http))
+    panels.push({
+      title: "§3 HTTP path: requests per second",
+      caption: "through the simulator on loopback (higher is better)",
+      bars: http.rows.flatMap((r) => [
+        { label: `bare HttpClient, concurrency ${r.concurrency}`, value: r.bare.rps, text: `${Math.round(r.bare.rps)} rps` },
+        { label: `resilient client, concurrency ${r.concurrency}`, value: r.resilient.rps, text: `${Math.round(r.resilient.rps)} rps (${(100 * r.ratio).toFixed(0)} %)`, ours: true }
+      ])
+    })
+  }
+
+  if (only.includes("memory")) {
+    console.log("## §4 Memory …")
+    const memory = await Memory.run(quick ? { requests: 2_000 } : {})
+    const text = Memory.format(memory)
+    console.log(`${text}\n`)
+    md.push("## §4 Memory", "", text, "")
+    verdicts.push(...Memory.verdicts(memory))
+    const last = (pattern: "closed" | "tripping") => [...memory.breakers].reverse().find((b) => b.pattern === pattern)
+    panels.push({
+      title: "§4 Memory: one breaker's retained heap",
+      caption: "bytes after the most outcomes recorded (heap snapshot)",
+      bars: (["closed", "tripping"] as const).flatMap((p) => {
+        const row = last(p)
+        return row === undefined ? [] : [{ label: `${p}, ${row.outcomes.toLocaleString("en")} outcomes`, value: row.retainedBytes, text: `${row.retainedBytes} B`, ours: true }]
+      }),
+      marker: { value: 4096, label: "4 KB" }
+    })
+  }
+
+  const totalS = (performance.now() - started) / 1000
+  console.log(`targets:\n${verdicts.map((v) => `- ${v}`).join("\n")}\n\nbench took ${totalS.toFixed(0)} s`)
+  md.push("## Targets", "", ...verdicts.map((v) => `- ${v}`), "", `The whole run took ${totalS.toFixed(0)} s.`, "")
+  const dir = join(process.cwd(), "bench")
+  writeFileSync(join(dir, "RESULTS.md"), md.join("\n"))
+  writeFileSync(join(dir, "RESULTS.svg"), Chart.render("effect-ai-resilience benchmarks", `npm run bench on ${machine}${quick ? " (quick run)" : ""}`, panels))
+  console.log("wrote bench/RESULTS.md and bench/RESULTS.svg")
 }
 
 main().catch((e) => {
