@@ -5,6 +5,7 @@
  * HTTP to the simulator through the project's Gemini and OpenAI-compatible
  * adapters (Gemini models on the Gemini wire, the others on the gateway).
  */
+import * as LoadControl from "../../src/LoadControl.js"
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { Clock, Duration, Effect, Layer, Random, Redacted, type Scope } from "effect"
 import type { GenerationFailure } from "../../src/Failure.js"
@@ -241,7 +242,7 @@ export const toolkitDefaults: Strategy = toolkit(
   "toolkit",
   "4. toolkit defaults",
   "`ResilientClient.make({ image })` with `ResilientClient.policiesLayer`: every default (retry ×4 full jitter + budget, " +
-    "breaker per model, failback ramp, load control 60 rpm / 4 concurrent per model, 120 s per attempt)"
+    `breaker per model, failback ramp and promotion trial, load control ${LoadControl.DEFAULT_REQUESTS_PER_MINUTE} rpm / ${LoadControl.DEFAULT_CONCURRENCY} in flight per model, 120 s per attempt)`
 )
 
 /** The defaults with the one option sized for this trace: per-model load control. */
@@ -249,7 +250,7 @@ export const toolkitSized = (requestsPerMinute: number, concurrency: number): St
   toolkit(
     "toolkit-sized",
     "4b. toolkit, load control sized",
-    `the defaults except \`load: { requestsPerMinute: ${requestsPerMinute}, concurrency: ${concurrency} }\` (the default gate ` +
-      "of 60 rpm / 4 concurrent per model is far below this trace's rate)",
+    `the defaults except \`load: { requestsPerMinute: ${requestsPerMinute}, concurrency: ${concurrency} }\` (sized to this ` +
+      "trace's peak rate instead of the defaults)",
     { requestsPerMinute, concurrency }
   )
