@@ -98,7 +98,9 @@ export interface CircuitBreakerOptions {
   readonly halfOpenProbes?: number
   /**
    * Does this error (or defect) count against the model? Errors for which it
-   * returns false, or throws, are recorded as successes.
+   * returns false, or throws, are recorded as successes (the model answered);
+   * defects for which it does are not recorded at all (a bug says nothing
+   * about the model).
    */
   readonly isFailure?: (error: unknown) => boolean
 }
@@ -563,12 +565,23 @@ const machine = (model: string, o: Resolved) => {
 
 const outcomeOf = (isFailure: (error: unknown) => boolean, exit: Exit.Exit<unknown, unknown>): Outcome => {
   if (exit._tag === "Success") return "success"
-  const error = Option.orElse(Cause.failureOption(exit.cause), () => Cause.dieOption(exit.cause))
-  if (Option.isNone(error)) return "interrupted"
+  const failure = Cause.failureOption(exit.cause)
+  if (Option.isSome(failure)) {
+    try {
+      return isFailure(failure.value) ? "failure" : "success"
+    } catch {
+      return "success"
+    }
+  }
+  const defect = Cause.dieOption(exit.cause)
+  if (Option.isNone(defect)) return "interrupted"
+  // a defect is a bug, not an answer from the model: it counts only if
+  // \`isFailure\` says so, and otherwise is not recorded at all (a trial call
+  // that died neither closes nor re-opens the breaker: its slot is given back)
   try {
-    return isFailure(error.value) ? "failure" : "success"
+    return isFailure(defect.value) ? "failure" : "interrupted"
   } catch {
-    return "success"
+    return "interrupted"
   }
 }
 

@@ -334,6 +334,16 @@ describe("CircuitBreaker", () => {
         expect(yield* breaker.state).toBe("closed")
       }))
 
+    it.effect("a probe that dies (a bug, not an answer) neither closes nor re-opens the breaker, and frees its slot", () =>
+      Effect.gen(function*() {
+        const breaker = yield* opened()
+        yield* TestClock.adjust("300 seconds")
+        yield* Effect.exit(breaker.withBreaker(Effect.dieMessage("a bug in the caller")))
+        expect(yield* breaker.state).toBe("half-open")
+        yield* succeed(breaker) // the slot is free for the next trial
+        expect(yield* breaker.state).toBe("closed")
+      }))
+
     it.effect("a non-counted error on a probe means the model answered: it closes", () =>
       Effect.gen(function*() {
         const breaker = yield* opened()
