@@ -65,6 +65,7 @@ export type State = "closed" | "open" | "half-open"
  * | `openBackoffFactor` | 2 | issue #3 §2 |
  * | `maxOpenDuration` | 30 min | issue #3 §2 |
  * | `halfOpenProbes` | 1 | SPEC §5 ("a trial request") |
+ * | `lastResortInterval` | 10 s | at most one last-resort trial (`lastResort`) per model in this time while its breaker is open |
  * | `isFailure` | `HardFailure` with reason `Overloaded`, `ServerError`, `Timeout`, `Network` or `RateLimited` | issue #3 §2 |
  *
  * @example
@@ -96,6 +97,8 @@ export interface CircuitBreakerOptions {
   readonly maxOpenDuration?: Duration.DurationInput
   /** Trial calls admitted at once when half-open; all must succeed to close. Integer ≥ 1. Default 1. */
   readonly halfOpenProbes?: number
+  /** While open, at most one last-resort trial ({@link CircuitBreaker} `lastResort`) starts in this time. Finite, > 0. Default 10 s. */
+  readonly lastResortInterval?: Duration.DurationInput
   /**
    * Does this error (or defect) count against the model? Errors for which it
    * returns false, or throws, are recorded as successes (the model answered);
@@ -241,6 +244,14 @@ export interface CircuitBreaker {
    * {@link CircuitOpen} (without running it) if not.
    */
   readonly withBreaker: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | CircuitOpen, R>
+  /**
+   * {@link withBreaker}, but while the breaker is open (its open time not
+   * over yet) `effect` may run as an early trial call — one at a time, at most
+   * one per `lastResortInterval` — with the half-open rules: success closes,
+   * a counted failure re-opens. For when every model of a chain is open and
+   * the alternative is certain failure (Envoy's "panic" routing, bounded).
+   */
+  readonly lastResort: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | CircuitOpen, R>
 }
 
 const countedReasons: ReadonlySet<HardReason> = new Set<HardReason>([
@@ -286,6 +297,7 @@ export const defaults: {
   readonly openBackoffFactor: number
   readonly maxOpenDuration: Duration.Duration
   readonly halfOpenProbes: number
+  readonly lastResortInterval: Duration.Duration
   readonly isFailure: (error: unknown) => boolean
 } = {
   window: Duration.seconds(60),
@@ -297,6 +309,7 @@ export const defaults: {
   openBackoffFactor: 2,
   maxOpenDuration: Duration.minutes(30),
   halfOpenProbes: 1,
+  lastResortInterval: Duration.seconds(10),
   isFailure: isCountedFailure
 }
 
@@ -313,6 +326,7 @@ interface Resolved {
   readonly openBackoffFactor: number
   readonly maxOpenDurationMs: number
   readonly halfOpenProbes: number
+  readonly lastResortIntervalMs: number
   readonly isFailure: (error: unknown) => boolean
 }
 
@@ -377,6 +391,7 @@ const resolve = (
       )
     }
     const halfOpenProbes = yield* integer("halfOpenProbes", defaults.halfOpenProbes)
+    const lastResortIntervalMs = yield* duration("lastResortInterval", defaults.lastResortInterval)
     const isFailure = options["isFailure"] ?? defaults.isFailure
     if (typeof isFailure !== "function") return yield* problem("isFailure", "must be a function", isFailure)
     return {
@@ -389,6 +404,7 @@ const resolve = (
       openBackoffFactor,
       maxOpenDurationMs,
       halfOpenProbes,
+      lastResortIntervalMs,
       isFailure: isFailure as (error: unknown) => boolean
     } satisfies Resolved
   })
@@ -417,6 +433,8 @@ interface Core {
   readonly admitted: number
   /** Probes of this round that succeeded. */
   readonly succeeded: number
+  /** When the last last-resort trial started. */
+  readonly lastResortAt: number
 }
 
 interface Permit {
@@ -495,6 +513,22 @@ const machine = (model: string, o: Resolved) => {
     ]
   }
 
+  /**
+   * A last-resort trial: while open (before the open time is over), admitted
+   * as a half-open trial call if none is in flight and none started in the
+   * last `lastResortInterval`; otherwise as {@link admit}.
+   */
+  const admitLastResort = (core: Core, now: number): Step<Either.Either<Permit, CircuitOpen>> => {
+    if (core.status !== "open" || now >= core.openUntil) return admit(core, now)
+    if (now - core.lastResortAt < o.lastResortIntervalMs) return [Either.left(rejection("open", now, core.openUntil, 0)), core, []]
+    const next: Core = { ...core, status: "half-open", generation: core.generation + 1, admitted: 1, succeeded: 0, lastResortAt: now }
+    return [
+      Either.right({ probe: true, generation: next.generation }),
+      next,
+      [transition("open", "half-open", now, "last-resort trial: every model of the chain is open")]
+    ]
+  }
+
   const settle = (core: Core, now: number, permit: Permit, outcome: Outcome): Step<void> => {
     if (permit.generation !== core.generation || outcome === "interrupted" && !permit.probe) return [undefined, core, []]
     if (!permit.probe) {
@@ -557,7 +591,7 @@ const machine = (model: string, o: Resolved) => {
     }
   }
 
-  return { admit, settle, view }
+  return { admit, admitLastResort, settle, view }
 }
 
 // ---------------------------------------------------------------------------
@@ -591,7 +625,7 @@ const fromResolved = (
   shared: PubSub.PubSub<Transition> | undefined
 ): Effect.Effect<CircuitBreaker> =>
   Effect.gen(function*() {
-    const { admit, settle, view } = machine(model, options)
+    const { admit, admitLastResort, settle, view } = machine(model, options)
     const now = yield* Clock.currentTimeMillis
     const ref = yield* Ref.make<Core>({
       status: "closed",
@@ -602,7 +636,8 @@ const fromResolved = (
       level: 0,
       openUntil: 0,
       admitted: 0,
-      succeeded: 0
+      succeeded: 0,
+      lastResortAt: -Infinity
     })
     // The breaker's own hub is made when somebody first reads `changes` (most
     // breakers are only ever watched through the shared hub of `CircuitBreakers`):
@@ -647,10 +682,10 @@ const fromResolved = (
             ))
         ))
 
-    const withBreaker = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | CircuitOpen, R> =>
+    const guard = (admission: typeof admit) => <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | CircuitOpen, R> =>
       Effect.uninterruptibleMask((restore) =>
         Effect.flatMap(
-          Effect.flatMap(step(admit), (admitted) => admitted),
+          Effect.flatMap(step(admission), (admitted) => admitted),
           (permit) =>
             Effect.onExit(
               restore(effect),
@@ -667,7 +702,8 @@ const fromResolved = (
       get changes() {
         return Stream.unwrap(Effect.map(ownHub, (h) => Stream.fromPubSub(h)))
       },
-      withBreaker
+      withBreaker: guard(admit),
+      lastResort: guard(admitLastResort)
     } satisfies CircuitBreaker
   })
 

@@ -146,6 +146,14 @@ export interface FallbackOptions {
    * left, which is always tried.
    */
   readonly admit?: (model: string) => Effect.Effect<boolean>
+  /**
+   * When every model was skipped because its breaker is open (no call made),
+   * make one last-resort trial of the model whose breaker reopens first
+   * (`CircuitBreaker.lastResort`: one at a time, at most one per
+   * `lastResortInterval` per model) instead of failing for certain. Default
+   * `true`; `false` fails at once.
+   */
+  readonly lastResort?: boolean
 }
 
 /** @since 0.1.0 */
@@ -272,6 +280,51 @@ export const runWith = <A, E extends GenerationFailure, R>(
         const skipped = (model: string, reason: string, attempt = 0) =>
           append(attemptRecord({ model, attempt, outcome: "skipped", reason, durationMs: 0 }))
 
+        /** One upstream attempt at `entry` (each run is the next attempt number), timed, logged and in a span. */
+        const attemptsOf = (entry: ChainModel<() => Effect.Effect<A, E, R>>) => {
+          let attempt = 0
+          const timedOut = () =>
+            new HardFailure({
+              reason: "Timeout",
+              provider: "chain",
+              model: entry.model,
+              message: `no answer from ${entry.model} within ${timeoutText}`
+            })
+          const one = Effect.flatMap(Clock.currentTimeMillis, (t0) => {
+            attempt++
+            const n = attempt
+            return entry.call().pipe(
+              (call) => timeoutFail(call, attemptTimeout, timedOut),
+              Effect.tapError((failure) =>
+                Effect.flatMap(Clock.currentTimeMillis, (t1) => append(recordOf(entry.model, n, failure, t1 - t0), failure))
+              ),
+              Effect.tap((result) =>
+                Effect.flatMap(Clock.currentTimeMillis, (t1) =>
+                  append(attemptRecord({
+                    model: entry.model,
+                    attempt: n,
+                    outcome: "success",
+                    durationMs: t1 - t0,
+                    ...(entry.price === undefined ? {} : { cost: typeof entry.price === "number" ? entry.price : entry.price(result) })
+                  })))
+              ),
+              // cut off: by the deadline, or by the caller
+              Effect.onInterrupt(() =>
+                Effect.flatMap(Clock.currentTimeMillis, (t1) =>
+                  append(attemptRecord({
+                    model: entry.model,
+                    attempt: n,
+                    outcome: "failure",
+                    reason: leftAt(t1) <= 0 ? "Deadline" : "Interrupted",
+                    durationMs: t1 - t0
+                  })))
+              ),
+              Observability.attemptSpan({ model: entry.model, attempt: n, ...context })
+            )
+          })
+          return { one, made: () => attempt }
+        }
+
         const tryModel = (entry: ChainModel<() => Effect.Effect<A, E, R>>, rank: number) =>
           Effect.gen(function*() {
             if (leftAt(yield* Clock.currentTimeMillis) <= 0) {
@@ -297,46 +350,8 @@ export const runWith = <A, E extends GenerationFailure, R>(
                 retryAfter: Duration.millis(Math.max(0, retryAt - now))
               })
             }
-            let attempt = 0
-            const timedOut = () =>
-              new HardFailure({
-                reason: "Timeout",
-                provider: "chain",
-                model: entry.model,
-                message: `no answer from ${entry.model} within ${timeoutText}`
-              })
-            const one = Effect.flatMap(Clock.currentTimeMillis, (t0) => {
-              attempt++
-              const n = attempt
-              return entry.call().pipe(
-                (call) => timeoutFail(call, attemptTimeout, timedOut),
-                Effect.tapError((failure) =>
-                  Effect.flatMap(Clock.currentTimeMillis, (t1) => append(recordOf(entry.model, n, failure, t1 - t0), failure))
-                ),
-                Effect.tap((result) =>
-                  Effect.flatMap(Clock.currentTimeMillis, (t1) =>
-                    append(attemptRecord({
-                      model: entry.model,
-                      attempt: n,
-                      outcome: "success",
-                      durationMs: t1 - t0,
-                      ...(entry.price === undefined ? {} : { cost: typeof entry.price === "number" ? entry.price : entry.price(result) })
-                    })))
-                ),
-                // cut off: by the deadline, or by the caller
-                Effect.onInterrupt(() =>
-                  Effect.flatMap(Clock.currentTimeMillis, (t1) =>
-                    append(attemptRecord({
-                      model: entry.model,
-                      attempt: n,
-                      outcome: "failure",
-                      reason: leftAt(t1) <= 0 ? "Deadline" : "Interrupted",
-                      durationMs: t1 - t0
-                    })))
-                ),
-                Observability.attemptSpan({ model: entry.model, attempt: n, ...context })
-              )
-            })
+            const attempts = attemptsOf(entry)
+            const one = attempts.one
             // The gate (load control) wraps the breaker, which sits inside the
             // retry: every upstream attempt is recorded, and once the breaker
             // opens the remaining retries stop (CircuitOpen is never retried) so
@@ -344,7 +359,7 @@ export const runWith = <A, E extends GenerationFailure, R>(
             // a half-open breaker whose probe slots are taken, rejects without a
             // call: log it as skipped.
             const guarded = breaker.withBreaker(one).pipe(
-              Effect.tapError((error) => error instanceof CircuitBreaker.CircuitOpen ? skipped(entry.model, "CircuitOpen", attempt + 1) : Effect.void)
+              Effect.tapError((error) => error instanceof CircuitBreaker.CircuitOpen ? skipped(entry.model, "CircuitOpen", attempts.made() + 1) : Effect.void)
             )
             const gated = entry.gate === undefined ? guarded : entry.gate(guarded)
             const left = leftAt(yield* Clock.currentTimeMillis)
@@ -382,7 +397,41 @@ export const runWith = <A, E extends GenerationFailure, R>(
             )),
           tryModel(models[0]!, 0)
         )
+        // Every model skipped for an open breaker, none called: rather than fail
+        // for certain, one last-resort trial of the model whose breaker reopens
+        // first (bounded by the breaker: one at a time, one per interval).
+        const lastResort = Effect.suspend(() => {
+          if (options.lastResort === false || log.length === 0 || !log.every((a) => a.outcome === "skipped" && a.reason === "CircuitOpen")) {
+            return Effect.fail(undefined)
+          }
+          return Effect.flatMap(
+            Effect.forEach(models, (entry, rank) =>
+              Effect.flatMap(breakers.get(entry.model), (breaker) =>
+                Effect.map(breaker.snapshot, (snapshot) => ({ entry, rank, breaker, at: snapshot.openUntil ?? 0 })))),
+            (candidates) => {
+              const pick = candidates.reduce((best, c) => (c.at < best.at ? c : best))
+              const trial = pick.breaker.lastResort(attemptsOf(pick.entry).one)
+              return (pick.entry.gate === undefined ? trial : pick.entry.gate(trial)).pipe(
+                Effect.map((value): Served<A> => ({
+                  value,
+                  model: pick.entry.model,
+                  rank: pick.rank,
+                  fellBack: pick.rank > 0,
+                  degraded: false,
+                  attempts: log.slice(),
+                  cost: log.reduce((sum, a) => sum + (a.cost ?? 0), 0)
+                })),
+                // a failure of the trial, or no trial allowed yet: every model failed after all
+                Effect.catchIf((error): error is E | CircuitBreaker.CircuitOpen => isEligible(error), () => Effect.fail(undefined))
+              )
+            }
+          )
+        })
         const settled = chain.pipe(
+          Effect.catchIf(
+            (error): error is Eligible | DeadlineReached => !(error instanceof DeadlineReached) && isEligible(error),
+            (error) => Effect.catchIf(lastResort, (e): e is undefined => e === undefined, () => Effect.fail(error))
+          ),
           Effect.catchIf(
             (error): error is Eligible | DeadlineReached => error instanceof DeadlineReached || isEligible(error),
             () =>

@@ -334,6 +334,24 @@ describe("CircuitBreaker", () => {
         expect(yield* breaker.state).toBe("closed")
       }))
 
+    it.effect("a last-resort trial runs while open, at most one per interval: success closes the breaker", () =>
+      Effect.gen(function*() {
+        const breaker = yield* opened()
+        // 10 s into a 300 s open time: withBreaker still refuses, lastResort lets one call through
+        yield* TestClock.adjust("10 seconds")
+        expect(Either.isLeft(yield* Effect.either(succeed(breaker)))).toBe(true)
+        const failed = yield* Effect.either(breaker.lastResort(Effect.fail(overloaded)))
+        expect(Either.isLeft(failed) && failed.left === overloaded).toBe(true) // it ran, and failed
+        expect(yield* breaker.state).toBe("open")
+        // the next one within the interval is refused without running
+        let ran = false
+        const refused = yield* Effect.either(breaker.lastResort(Effect.sync(() => (ran = true))))
+        expect([Either.isLeft(refused) && refused.left._tag, ran]).toEqual(["CircuitOpen", false])
+        yield* TestClock.adjust("10 seconds")
+        yield* breaker.lastResort(Effect.void)
+        expect(yield* breaker.state).toBe("closed")
+      }))
+
     it.effect("a probe that dies (a bug, not an answer) neither closes nor re-opens the breaker, and frees its slot", () =>
       Effect.gen(function*() {
         const breaker = yield* opened()

@@ -95,6 +95,48 @@ describe("FallbackChain deadline", () => {
     }).pipe(Effect.provide(Policies)))
 })
 
+describe("FallbackChain last resort", () => {
+  const openAll = (models: ReadonlyArray<string>) =>
+    Effect.gen(function*() {
+      const breakers = yield* CircuitBreaker.CircuitBreakers
+      for (const model of models) {
+        const breaker = yield* breakers.get(model)
+        yield* Effect.either(breaker.withBreaker(Effect.fail(overloaded(model))))
+        expect(yield* breaker.state).toBe("open")
+      }
+    })
+
+  it.effect("every breaker open: one trial of the model that reopens first instead of certain failure", () =>
+    Effect.gen(function*() {
+      const first = yield* timedModel("first", 10, "ok")
+      const second = yield* timedModel("second", 10, "ok")
+      yield* openAll(["second"])
+      yield* TestClock.adjust("1 minute")
+      yield* openAll(["first"]) // opened later: reopens later
+      yield* TestClock.adjust("10 seconds")
+      const served = yield* runFor(FallbackChain.run([first, second]), 1_000)
+      expect(served._tag === "Right" && [served.right.model, served.right.attempts.map((a) => [a.model, a.outcome, a.reason])]).toEqual([
+        "second",
+        [["first", "skipped", "CircuitOpen"], ["second", "skipped", "CircuitOpen"], ["second", "success", undefined]]
+      ])
+      expect([yield* first.calls, yield* second.calls]).toEqual([0, 1])
+    }).pipe(Effect.provide(Policies)))
+
+  it.effect("with lastResort: false, or within the breaker's last-resort interval, every breaker open fails at once", () =>
+    Effect.gen(function*() {
+      const a = yield* timedModel("a", 10, "overloaded")
+      yield* openAll(["a"])
+      yield* TestClock.adjust("10 seconds")
+      const off = yield* runFor(FallbackChain.run([a], { lastResort: false }), 100)
+      expect(off._tag === "Left" && off.left._tag).toBe("AllModelsFailed")
+      expect(yield* a.calls).toBe(0)
+      const tried = yield* runFor(FallbackChain.run([a]), 100) // the trial: a fails again
+      const again = yield* runFor(FallbackChain.run([a]), 100) // within 10 s of it: no call
+      expect([tried._tag === "Left" && tried.left._tag, again._tag === "Left" && again.left._tag]).toEqual(["AllModelsFailed", "AllModelsFailed"])
+      expect(yield* a.calls).toBe(1)
+    }).pipe(Effect.provide(Policies)))
+})
+
 describe("FallbackChain gate", () => {
   it.scoped("time queued at a model's load control is outside its attempt time-out and its breaker", () =>
     Effect.gen(function*() {
