@@ -147,11 +147,12 @@ export interface FallbackOptions {
    */
   readonly admit?: (model: string) => Effect.Effect<boolean>
   /**
-   * When every model was skipped because its breaker is open (no call made),
-   * make one last-resort trial of the model whose breaker reopens first
-   * (`CircuitBreaker.lastResort`: one at a time, at most one per
-   * `lastResortInterval` per model) instead of failing for certain. Default
-   * `true`; `false` fails at once.
+   * When every other model failed or was skipped: models the failback ramp
+   * held back (`admit`) are tried after all; and when no model could be
+   * called for open breakers, one last-resort trial of the model whose
+   * breaker reopens first (`CircuitBreaker.lastResort`: one at a time, at
+   * most one per `lastResortInterval` per model) instead of failing for
+   * certain. Default `true`; `false` fails at once.
    */
   readonly lastResort?: boolean
 }
@@ -325,14 +326,14 @@ export const runWith = <A, E extends GenerationFailure, R>(
           return { one, made: () => attempt }
         }
 
-        const tryModel = (entry: ChainModel<() => Effect.Effect<A, E, R>>, rank: number) =>
+        const tryModel = (entry: ChainModel<() => Effect.Effect<A, E, R>>, rank: number, ramp = true) =>
           Effect.gen(function*() {
             if (leftAt(yield* Clock.currentTimeMillis) <= 0) {
               // a fallback that cannot finish before the deadline is not started
               yield* skipped(entry.model, "Deadline")
               return yield* new DeadlineReached({ model: entry.model })
             }
-            if (options.admit !== undefined && rank < models.length - 1 && !(yield* options.admit(entry.model))) {
+            if (ramp && options.admit !== undefined && rank < models.length - 1 && !(yield* options.admit(entry.model))) {
               yield* skipped(entry.model, "Ramp")
               return yield* new NotAdmitted({ model: entry.model })
             }
@@ -397,11 +398,26 @@ export const runWith = <A, E extends GenerationFailure, R>(
             )),
           tryModel(models[0]!, 0)
         )
-        // Every model skipped for an open breaker, none called: rather than fail
-        // for certain, one last-resort trial of the model whose breaker reopens
-        // first (bounded by the breaker: one at a time, one per interval).
-        const lastResort = Effect.suspend(() => {
-          if (options.lastResort === false || log.length === 0 || !log.every((a) => a.outcome === "skipped" && a.reason === "CircuitOpen")) {
+        // Every other model failed or was skipped: rather than fail for certain,
+        // (1) the models the failback ramp held back take the call after all
+        // (the ramp spreads load, it does not protect), and (2) when no model
+        // could be called at all for open breakers, one last-resort trial of the
+        // model whose breaker reopens first (bounded by the breaker: one at a
+        // time, one per interval).
+        const lastResort = Effect.suspend((): Effect.Effect<Served<A>, E | Eligible | DeadlineReached | undefined, R> => {
+          if (options.lastResort === false) return Effect.fail(undefined)
+          const called = (model: string) => log.some((a) => a.model === model && a.outcome !== "skipped")
+          const heldBack = models.flatMap((entry, rank) =>
+            !called(entry.model) && log.some((a) => a.model === entry.model && a.reason === "Ramp") ? [{ entry, rank }] : []
+          )
+          if (heldBack.length > 0) {
+            const [first, ...rest] = heldBack
+            return rest.reduce<Effect.Effect<Served<A>, E | Eligible | DeadlineReached, R>>(
+              (acc, { entry, rank }) => Effect.catchIf(acc, (error): error is E | Eligible => isEligible(error), () => tryModel(entry, rank, false)),
+              tryModel(first!.entry, first!.rank, false)
+            )
+          }
+          if (log.length === 0 || !log.every((a) => a.outcome === "skipped" && a.reason === "CircuitOpen")) {
             return Effect.fail(undefined)
           }
           return Effect.flatMap(
@@ -430,7 +446,7 @@ export const runWith = <A, E extends GenerationFailure, R>(
         const settled = chain.pipe(
           Effect.catchIf(
             (error): error is Eligible | DeadlineReached => !(error instanceof DeadlineReached) && isEligible(error),
-            (error) => Effect.catchIf(lastResort, (e): e is undefined => e === undefined, () => Effect.fail(error))
+            (error) => Effect.catchIf(lastResort, (e): e is undefined => e === undefined, () => Effect.fail(error as Eligible))
           ),
           Effect.catchIf(
             (error): error is Eligible | DeadlineReached => error instanceof DeadlineReached || isEligible(error),

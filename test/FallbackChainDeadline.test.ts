@@ -122,6 +122,17 @@ describe("FallbackChain last resort", () => {
       expect([yield* first.calls, yield* second.calls]).toEqual([0, 1])
     }).pipe(Effect.provide(Policies)))
 
+  it.effect("a model the failback ramp held back takes the call when every other model failed", () =>
+    Effect.gen(function*() {
+      const ramping = yield* timedModel("ramping", 10, "ok")
+      const last = yield* timedModel("last", 10, "overloaded")
+      const served = yield* runFor(FallbackChain.run([ramping, last], { admit: () => Effect.succeed(false), retry: { maxAttempts: 1 } }), 1_000)
+      expect(served._tag === "Right" && [served.right.model, served.right.attempts.map((a) => [a.model, a.outcome, a.reason])]).toEqual([
+        "ramping",
+        [["ramping", "skipped", "Ramp"], ["last", "failure", "Overloaded"], ["ramping", "success", undefined]]
+      ])
+    }).pipe(Effect.provide(Policies)))
+
   it.effect("with lastResort: false, or within the breaker's last-resort interval, every breaker open fails at once", () =>
     Effect.gen(function*() {
       const a = yield* timedModel("a", 10, "overloaded")
