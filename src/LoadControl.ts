@@ -3,16 +3,18 @@
  * an overload, bound how many calls run at once (a bulkhead), and let people
  * see their place in the queue and the expected wait.
  *
- * A caller waits for a slot (first come, first served: Effect's `Semaphore`), then for a
+ * A caller waits for a slot (first come, first served), then for a
  * rate-limit token (a token bucket of `requestsPerMinute` tokens refilled
- * evenly over the minute: Effect's token-bucket `RateLimiter`), and only
+ * evenly over the minute, the shape of Effect's token-bucket `RateLimiter`
+ * and of providers' per-minute limits: a burst of up to `requestsPerMinute`,
+ * then an even pace), and only
  * then runs: it counts as waiting until it has both, and as running — and
  * timed for the service-time estimate — from when it starts. The off-peak
  * gate that holds batch work for a daily window is {@link OffPeakGate}.
  *
  * @since 0.1.0
  */
-import { Clock, Duration, Effect, RateLimiter, Schema, type Scope, SubscriptionRef } from "effect"
+import { Clock, Duration, Effect, Schema, type Scope, SubscriptionRef } from "effect"
 import * as internal from "./internal/loadControl/gate.js"
 
 /** Default requests a minute per model (see {@link LoadControlOptions}). @since 0.1.0 */
@@ -135,8 +137,6 @@ export const make = (
       return yield* new InvalidLoadControlOptions({ field: "assumedServiceTime", message: `is not a duration: ${String(options.assumedServiceTime)}` })
     }
     const { changes, gate } = yield* internal.make(concurrency, rpm, assumed)
-    const slots = yield* Effect.makeSemaphore(concurrency)
-    const limiter = yield* RateLimiter.make({ limit: rpm, interval: Duration.minutes(1), algorithm: "token-bucket" })
     const estimate = (position: number) => Effect.sync(() => Duration.millis(gate.estimate(position)))
 
     const run = <A, E, R>(
@@ -145,8 +145,6 @@ export const make = (
     ): Effect.Effect<A, E, R> =>
       internal.run(
         gate,
-        slots,
-        limiter,
         effect,
         onQueued === undefined
           ? undefined

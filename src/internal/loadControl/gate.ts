@@ -1,13 +1,31 @@
 /**
- * The state behind `LoadControl`: Effect's `Semaphore` (the bulkhead) and
- * token-bucket `RateLimiter` do the admitting; this module keeps the counters
- * of the observable queue as plain fields mutated by the fibers that pass
- * through (no fiber switch can fall inside a synchronous update), and
- * publishes them off the callers' path.
+ * The state behind `LoadControl`: a bulkhead (slots), a token bucket and the
+ * counters of the observable queue, all plain fields mutated by the fibers
+ * that pass through (no fiber switch can fall inside a synchronous update).
  *
- * - Order: a caller waits for a slot, then for a token, then starts. It is
- *   `waiting` until it starts, and `running` — and timed, for the mean
- *   service time — only from then (a wait for a token is not service time).
+ * Why not Effect's `Semaphore` and token-bucket `RateLimiter` (which this
+ * replaced): in Effect 3.22 a semaphore's release wakes every waiting fiber,
+ * and all but one go back to waiting, so a queue of N callers costs O(N²)
+ * wake-ups — 300 callers behind one slot made 45 754 of them
+ * (test/Concurrency.test.ts), and a queue of a few thousand took seconds of
+ * CPU doing nothing. A queue of waiting callers is this module's whole
+ * purpose, so it keeps one: a freed slot or token goes to the next caller in
+ * line, and only that one is woken. A caller who finds a free slot and a
+ * token takes both without suspending.
+ *
+ * - Slots: `free` of them; callers who find none wait first-come first-served
+ *   and a freed slot is handed to the first of them directly (it never goes
+ *   back to `free` while someone waits), so nobody overtakes a waiting caller.
+ * - Tokens: a bucket of `requestsPerMinute` tokens refilled continuously, one every
+ *   `60 s / requestsPerMinute` (the shape of Effect's token-bucket
+ *   `RateLimiter`, and of the providers' own per-minute limits). A caller takes
+ *   a token when it has a slot; when the bucket is empty it takes one on
+ *   credit (the count goes negative) and sleeps on the `Clock` until the
+ *   refill has covered it, so callers get tokens in the order they asked.
+ *   A caller interrupted while sleeping gives its token back.
+ * - Counters: `waiting` (for a slot or a token) and `running`, and the mean
+ *   time from start to end of the calls that ran. A call is running, and
+ *   timed, only from when it has a slot and a token.
  * - Publishing: `status` reads the counters. `changes` (a `SubscriptionRef`)
  *   is set by a background fiber, so a caller never pays for it: a change
  *   schedules one check at the end of the current scheduler tick, and only if
@@ -17,17 +35,23 @@
  *
  * @internal
  */
-import { Effect, type RateLimiter, type Scheduler, type Scope, SubscriptionRef } from "effect"
+import { Duration, Effect, type Scheduler, type Scope, SubscriptionRef } from "effect"
 
-/** One execution of `run`. */
+/** One execution of `run`: what it holds, for the finalizer to give back. */
 export interface Ticket {
+  /** Holds a slot. */
+  slot: boolean
+  /** Took a token on credit and has not started yet. */
+  owesToken: boolean
   /** Started (counted as running) at `startedAt`. */
   started: boolean
   startedAt: number
+  /** Set while waiting for a slot: called when a slot is handed over. */
+  wake: (() => void) | undefined
 }
 
 /** @internal */
-export const newTicket = (): Ticket => ({ started: false, startedAt: 0 })
+export const newTicket = (): Ticket => ({ slot: false, owesToken: false, started: false, startedAt: 0, wake: undefined })
 
 /** @internal */
 export interface Status {
@@ -45,6 +69,10 @@ export class Gate {
   running = 0
   private completed = 0
   private totalMs = 0
+  private free: number
+  private readonly slotQueue = new Set<Ticket>()
+  private tokens: number
+  private refilledAt = Number.NaN
   private readonly msPerToken: number
 
   constructor(
@@ -54,6 +82,8 @@ export class Gate {
     /** Called after every change of the counters. */
     private readonly changed: () => void
   ) {
+    this.free = concurrency
+    this.tokens = requestsPerMinute
     this.msPerToken = 60_000 / requestsPerMinute
   }
 
@@ -72,8 +102,55 @@ export class Gate {
     return this.waiting
   }
 
+  /** Take a free slot. (There is none while anybody waits: freed slots are handed over.) */
+  tryTakeSlot(ticket: Ticket): boolean {
+    if (this.free === 0) return false
+    this.free--
+    ticket.slot = true
+    return true
+  }
+
+  /** Wait for a slot (after `tryTakeSlot` failed): `wake` is called when one is handed over. */
+  waitForSlot(ticket: Ticket, wake: () => void): void {
+    ticket.wake = wake
+    this.slotQueue.add(ticket)
+  }
+
+  /** Stop waiting for a slot (interrupted). */
+  cancelSlotWait(ticket: Ticket): void {
+    this.slotQueue.delete(ticket)
+    ticket.wake = undefined
+  }
+
+  private releaseSlot(): void {
+    for (const next of this.slotQueue) {
+      this.slotQueue.delete(next)
+      next.slot = true
+      const wake = next.wake!
+      next.wake = undefined
+      wake()
+      return
+    }
+    this.free++
+  }
+
+  /** Take a token; how long (whole ms) to wait before it is covered (0 = now). */
+  takeToken(ticket: Ticket, now: number): number {
+    if (now > this.refilledAt) {
+      this.tokens = Math.min(this.requestsPerMinute, this.tokens + (now - this.refilledAt) / this.msPerToken)
+      this.refilledAt = now
+    } else if (Number.isNaN(this.refilledAt)) {
+      this.refilledAt = now
+    }
+    this.tokens -= 1
+    if (this.tokens >= 0) return 0
+    ticket.owesToken = true
+    return Math.ceil(-this.tokens * this.msPerToken)
+  }
+
   /** The caller has its slot and token: it is running from `now`. */
   start(ticket: Ticket, now: number): void {
+    ticket.owesToken = false
     ticket.started = true
     ticket.startedAt = now
     this.waiting--
@@ -81,16 +158,22 @@ export class Gate {
     this.changed()
   }
 
-  /** Whatever the exit: count the call (or the wait given up). */
+  /** Whatever the exit: give back what the ticket holds and count the call. */
   end(ticket: Ticket, now: number): void {
+    if (ticket.wake !== undefined) this.cancelSlotWait(ticket)
     if (ticket.started) {
       this.running--
       this.completed++
       this.totalMs += now - ticket.startedAt
     } else {
       this.waiting--
+      // a token taken on credit and never used goes back
+      if (ticket.owesToken) this.tokens += 1
     }
+    if (ticket.slot) this.releaseSlot()
+    ticket.slot = false
     ticket.started = false
+    ticket.owesToken = false
     this.changed()
   }
 
@@ -143,16 +226,14 @@ export const make = (
   })
 
 /**
- * Run `effect` through the gate: a slot (`slots`), then a token (`limiter`),
- * then start. All state is per execution (a retried effect queues afresh);
- * the counters are settled however it ends.
+ * Run `effect` through the gate. All state is per execution (a retried
+ * effect queues afresh). Outside the `restore`d waits and `effect` it runs
+ * uninterruptibly, so the exit handler always knows what the ticket holds.
  *
  * @internal
  */
 export const run = <A, E, R>(
   gate: Gate,
-  slots: Effect.Semaphore,
-  limiter: RateLimiter.RateLimiter,
   effect: Effect.Effect<A, E, R>,
   onQueued: ((position: number, estimatedWaitMs: number) => Effect.Effect<void>) | undefined
 ): Effect.Effect<A, E, R> =>
@@ -160,14 +241,37 @@ export const run = <A, E, R>(
     Effect.uninterruptibleMask((restore) => {
       const ticket = newTicket()
       const position = gate.enqueue()
-      const started = Effect.suspend(() => {
+
+      const start = (): Effect.Effect<A, E, R> => {
         gate.start(ticket, clock.unsafeCurrentTimeMillis())
-        return effect
-      })
-      const admitted = slots.withPermits(1)(limiter(started))
+        return restore(effect)
+      }
+      /** Has a slot: take a token (sleeping for it if need be), then start. */
+      const withSlot = (): Effect.Effect<A, E, R> => {
+        const now = clock.unsafeCurrentTimeMillis()
+        const wait = gate.takeToken(ticket, now)
+        if (wait === 0) {
+          gate.start(ticket, now)
+          return restore(effect)
+        }
+        return Effect.zipRight(restore(clock.sleep(Duration.millis(wait))), Effect.suspend(start))
+      }
+      const admit = (): Effect.Effect<A, E, R> =>
+        gate.tryTakeSlot(ticket)
+          ? withSlot()
+          : Effect.zipRight(restore(waitForSlot(gate, ticket)), Effect.suspend(withSlot))
+
       const body = onQueued === undefined
-        ? admitted
-        : Effect.zipRight(Effect.suspend(() => onQueued(position, gate.estimate(position))), admitted)
-      return Effect.onExit(restore(body), () => Effect.sync(() => gate.end(ticket, clock.unsafeCurrentTimeMillis())))
+        ? admit()
+        : Effect.zipRight(restore(Effect.suspend(() => onQueued(position, gate.estimate(position)))), Effect.suspend(admit))
+      return Effect.onExit(body, () => Effect.sync(() => gate.end(ticket, clock.unsafeCurrentTimeMillis())))
     })
   )
+
+const waitForSlot = (gate: Gate, ticket: Ticket): Effect.Effect<void> =>
+  Effect.async<void>((resume) => {
+    // a slot may have been freed since the caller last looked
+    if (gate.tryTakeSlot(ticket)) return resume(Effect.void)
+    gate.waitForSlot(ticket, () => resume(Effect.void))
+    return Effect.sync(() => gate.cancelSlotWait(ticket))
+  })
