@@ -471,7 +471,7 @@ export const runWith = <A, E extends GenerationFailure, R>(
         if (deadline === undefined) return settled
         // an attempt in flight when the deadline comes is interrupted (and logged) first
         return settled.pipe(
-          Effect.timeoutFail({ duration: deadline, onTimeout: () => new DeadlineReached({ model: "" }) }),
+          (call) => timeoutFail(call, deadline, () => new DeadlineReached({ model: "" })),
           Effect.catchIf((error): error is DeadlineReached => error instanceof DeadlineReached, () => Effect.suspend(() => Effect.fail(deadlineExceeded())))
         )
       })

@@ -68,6 +68,28 @@ describe("attempt time-out", () => {
       expect(vi.getTimerCount()).toBe(0)
     }))
 
+  it.live("an inner time-out that would end after an enclosing one costs no timer; a shorter one still has its own", () =>
+    Effect.gen(function*() {
+      vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] })
+      const timersInside = (inner: Duration.Duration) =>
+        timeoutFail(
+          timeoutFail(Effect.sync(() => vi.getTimerCount()), inner, () => "inner" as const),
+          Duration.seconds(120),
+          late
+        )
+      expect(yield* timersInside(Duration.seconds(180))).toBe(1) // only the enclosing 120 s one
+      expect(yield* timersInside(Duration.seconds(30))).toBe(2) // the inner 30 s one ends first: it needs its own
+    }))
+
+  it.effect("under TestClock an enclosing time-out that ends first is the one that fires", () =>
+    Effect.gen(function*() {
+      const fiber = yield* Effect.fork(Effect.flip(
+        timeoutFail(timeoutFail(Effect.never, Duration.seconds(180), () => "inner" as const), Duration.seconds(120), late)
+      ))
+      yield* TestClock.adjust("120 seconds")
+      expect(yield* Fiber.join(fiber)).toBe("timed out")
+    }))
+
   it.live("on the live clock a failure of the call is its own, not a time-out", () =>
     Effect.gen(function*() {
       vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] })
