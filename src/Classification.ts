@@ -190,6 +190,10 @@ const anthropicTypes: Readonly<Record<string, HardReason>> = {
   timeout_error: "Timeout"
 }
 
+/** A table's own entry: a vendor's `"constructor"` or `"__proto__"` must not find the prototype's. */
+const lookup = <A>(table: Readonly<Record<string, A>>, key: string | undefined): A | undefined =>
+  key !== undefined && Object.hasOwn(table, key) ? table[key] : undefined
+
 const rpcStatuses: Readonly<Record<string, HardReason>> = {
   INVALID_ARGUMENT: "BadRequest",
   FAILED_PRECONDITION: "BadRequest",
@@ -281,10 +285,10 @@ const vendorReason = (status: number, info: ErrorInfo, type: string | undefined,
   // 5. Vendor vocabularies. OpenAI reuses Anthropic's generic
   // `invalid_request_error` for 401/404/429, so a generic type defers to a
   // specific 4xx status.
-  const anthropic = type === undefined ? undefined : anthropicTypes[type]
+  const anthropic = lookup(anthropicTypes, type)
   if (anthropic === "BadRequest" && is4xx) return byStatus(status)
   if (anthropic !== undefined && anthropic !== "BadRequest") return anthropic
-  const rpc = info.rpcStatus === undefined ? undefined : rpcStatuses[info.rpcStatus.toUpperCase()]
+  const rpc = lookup(rpcStatuses, info.rpcStatus?.toUpperCase())
   if (rpc !== undefined) return rpc
   // 6. A gateway that wraps the upstream's status in its body ({"status":503}).
   const upstream = info.bodyStatus

@@ -9,10 +9,10 @@
  *
  * @since 0.1.0
  */
-import { Command, Options } from "@effect/cli"
+import { Command, HelpDoc, Options, ValidationError } from "@effect/cli"
 import { FileSystem, type HttpClient, type Path } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
-import { Clock, Console, Data, Duration, Effect, Layer, Option, Schema, type Scope } from "effect"
+import { Clock, Config, ConfigProvider, Console, Data, Duration, Effect, Layer, Option, Redacted, Schema, type Scope } from "effect"
 import * as CircuitBreaker from "./CircuitBreaker.js"
 import * as ClientConfig from "./ClientConfig.js"
 import * as Demo from "./Demo.js"
@@ -145,7 +145,23 @@ const walkthrough = Command.make("walkthrough", { json }, ({ json }) =>
  */
 export class RequestsFailed extends Data.TaggedError("RequestsFailed")<{ readonly message: string }> {}
 
-const clientConfig = Options.file("config", { exists: "yes" }).pipe(
+/**
+ * A `--config` file that must exist. A missing one is a validation error
+ * naming the flag ("--config: no such file: models.json"), where the parser's
+ * own check would say only "Path 'models.json' must exist".
+ */
+const existingConfigFile = Options.file("config").pipe(
+  Options.mapEffect((path) =>
+    Effect.flatMap(FileSystem.FileSystem, (fs) => fs.exists(path)).pipe(
+      Effect.orElseSucceed(() => false),
+      Effect.flatMap((exists) =>
+        exists ? Effect.succeed(path) : Effect.fail(ValidationError.invalidValue(HelpDoc.p(`--config: no such file: ${path}`)))
+      )
+    )
+  )
+)
+
+const clientConfig = existingConfigFile.pipe(
   Options.withDescription("Client configuration (JSON): models in priority order per operation, key variables, prices, policy options")
 )
 const promptText = Options.text("prompt").pipe(Options.withDescription("The prompt"))
@@ -158,6 +174,24 @@ const checkBatchFlags = (flags: { readonly count: number; readonly concurrency: 
     : !Number.isSafeInteger(flags.concurrency) || flags.concurrency < 1 || flags.concurrency > 1_000
     ? Effect.fail(new InputError({ message: `--concurrency: must be an integer from 1 to 1000, got ${flags.concurrency}` }))
     : Effect.void
+
+/**
+ * The key variables a config file names, read once, with the blanks and line
+ * breaks around each value removed (a key saved with `echo key > file` ends in
+ * a newline). HTTP trims a header's value, so an untrimmed key would be sent —
+ * and echoed back by the provider — in a form the scrubber does not know.
+ * A variable that is not set stays unset (the build reports it).
+ */
+const trimmedKeys = (file: ClientConfig.ClientConfigFile): Effect.Effect<ConfigProvider.ConfigProvider> =>
+  Effect.gen(function*() {
+    const values = new Map<string, string>()
+    for (const { entry } of ClientConfig.entries(file)) {
+      if (values.has(entry.apiKeyEnv)) continue
+      const value = yield* Effect.option(Config.redacted(entry.apiKeyEnv))
+      if (Option.isSome(value)) values.set(entry.apiKeyEnv, Redacted.value(value.value).trim())
+    }
+    return ConfigProvider.fromMap(values)
+  })
 
 /**
  * The resilient client described by a config file, with its policies. Every
@@ -173,7 +207,8 @@ export const clientFromFile = (
   Effect.gen(function*() {
     const toInput = (e: { readonly message: string }) => new InputError({ message: e.message })
     const file = yield* ClientConfig.load(path).pipe(Effect.mapError(toInput))
-    const routes = yield* ClientConfig.build(file, path).pipe(Effect.mapError(toInput))
+    const keys = yield* trimmedKeys(file)
+    const routes = yield* ClientConfig.build(file, path).pipe(Effect.withConfigProvider(keys), Effect.mapError(toInput))
     const policies = Layer.mergeAll(RetryPolicy.layer(ClientConfig.retryOptions(file)), CircuitBreaker.layer(ClientConfig.breakerOptions(file)))
     const context = yield* Layer.build(policies).pipe(
       Effect.mapError((e) => new InputError({ message: `${path}: ${e._tag === "InvalidRetryOptions" ? "retry" : "breaker"}.${e.message}` }))
@@ -376,7 +411,7 @@ const status = Command.make("status", { config: clientConfig, port: pagePort, pr
   }).pipe(Effect.scoped, Effect.provide(NodeHttpClient.layerUndici))
 ).pipe(Command.withDescription("Serve the status page for a config's models, judged from probes (and any traffic of this process)"))
 
-const configFile = Options.file("config", { exists: "yes" }).pipe(
+const configFile = existingConfigFile.pipe(
   Options.withDescription("Simulator configuration (JSON); default: the built-in SPEC §4 scenario"),
   Options.optional
 )
@@ -469,3 +504,22 @@ const root = Command.make("effect-ai-resilience").pipe(
  * @since 0.1.0
  */
 export const cli = Command.run(root, { name: "effect-ai-resilience", version: "0.1.0" })
+
+/**
+ * The exit code of a CLI run: 0 success; 1 a command failed or a run that
+ * checks itself did not see what it checks for; 2 bad input (flags, a config
+ * file), after which nothing has been started. The error goes to stderr as
+ * `error: …` (bad flags are reported by the parser itself).
+ *
+ * @since 0.1.0
+ */
+export const exitCode = (argv: ReadonlyArray<string>) =>
+  cli(argv).pipe(
+    Effect.as(0),
+    Effect.catchTags({
+      InputError: (e) => Effect.as(Console.error(`error: ${e.message}`), 2),
+      RequestsFailed: (e) => Effect.as(Console.error(`error: ${e.message}`), 1),
+      CheckFailed: (e) => Effect.as(Console.error(`error: ${e.message}`), 1)
+    }),
+    Effect.catchIf(ValidationError.isValidationError, () => Effect.succeed(2))
+  )

@@ -26,6 +26,7 @@ import { Config, Duration, Effect, Option, ParseResult, Redacted, Schema } from 
 import * as CircuitBreaker from "./CircuitBreaker.js"
 import * as Gemini from "./Gemini.js"
 import { formatParseError } from "./internal/formatError.js"
+import { scrubSecrets } from "./Classification.js"
 import { readJsonFile } from "./internal/jsonFile.js"
 import * as ModelCapabilities from "./ModelCapabilities.js"
 import * as OpenAICompatible from "./OpenAICompatible.js"
@@ -39,7 +40,11 @@ import * as RetryPolicy from "./RetryPolicy.js"
  * @since 0.1.0
  */
 export const DurationText = Schema.transformOrFail(
-  Schema.String,
+  // `"timeout": 30` is the likeliest mistake: say what is expected, not just "string"
+  Schema.String.annotations({
+    message: (issue) =>
+      `Expected a duration as text such as "30 seconds" or "2 minutes", actual ${issue._tag === "Type" ? JSON.stringify(issue.actual) ?? String(issue.actual) : "another type"}`
+  }),
   Schema.DurationFromSelf,
   {
     strict: true,
@@ -56,8 +61,23 @@ export const DurationText = Schema.transformOrFail(
   }
 ).annotations({ identifier: "DurationText" })
 
+/**
+ * Does this "variable name" look like a key pasted in its place? Key shapes
+ * the scrubber knows (`sk-…`, `AIza…`), or a long mixed-case run of letters
+ * and digits — variable names are words (`GEMINI_API_KEY`).
+ */
+const looksLikeKey = (name: string): boolean =>
+  scrubSecrets(name, []) !== name ||
+  (name.length >= 24 && /[a-z]/.test(name) && /[A-Z]/.test(name) && /[0-9]/.test(name) && !/_/.test(name))
+
 const EnvName = Schema.String.pipe(
-  Schema.pattern(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: (issue) => `Expected an environment variable name (letters, digits, _), actual ${JSON.stringify(issue.actual)}` })
+  // the value is never quoted: it may be a key pasted where its variable's name belongs
+  Schema.pattern(/^[A-Za-z_][A-Za-z0-9_]*$/, {
+    message: () => "Expected the name of an environment variable (letters, digits, _) holding the key — not the key itself; the value is not shown"
+  }),
+  Schema.filter((name) => !looksLikeKey(name), {
+    message: () => "Expected the name of an environment variable holding the key, but this looks like a key itself (not shown): put the key in the environment and its variable's name here"
+  })
 )
 
 const HttpUrl = Schema.String.pipe(
@@ -173,9 +193,17 @@ export class InvalidClientConfig extends Schema.TaggedError<InvalidClientConfig>
  * @since 0.1.0
  */
 export const decode = (u: unknown, source = "the configuration"): Effect.Effect<ClientConfigFile, InvalidClientConfig> =>
-  Schema.decodeUnknown(ClientConfigFile)(u, { onExcessProperty: "error", errors: "all" }).pipe(
-    Effect.mapError((e) => new InvalidClientConfig({ message: `${source} is not a valid client config:\n${formatParseError(e).replace(/^/gm, "  ")}` }))
-  )
+  typeof u !== "object" || u === null || Array.isArray(u)
+    ? Effect.fail(
+      new InvalidClientConfig({
+        message: `${source} is not a valid client config:\n  (root): Expected an object with "text", "image" and/or "video" model lists, actual ${
+          Array.isArray(u) ? "an array" : JSON.stringify(u)?.slice(0, 80) ?? String(u)
+        }`
+      })
+    )
+    : Schema.decodeUnknown(ClientConfigFile)(u, { onExcessProperty: "error", errors: "all" }).pipe(
+      Effect.mapError((e) => new InvalidClientConfig({ message: `${source} is not a valid client config:\n${formatParseError(e).replace(/^/gm, "  ")}` }))
+    )
 
 /**
  * Read, parse and decode a configuration file.
@@ -235,16 +263,19 @@ export const build = (
       const field = `${list}[${rank}]`
       let key = keys.get(entry.apiKeyEnv)
       if (key === undefined) {
-        key = yield* Config.redacted(entry.apiKeyEnv).pipe(
+        const read = yield* Config.redacted(entry.apiKeyEnv).pipe(
           Effect.mapError(() =>
             new InvalidClientConfig({
               message: `${source}: ${field}.apiKeyEnv: environment variable ${entry.apiKeyEnv} is not set (it must hold the key for ${entry.model})`
             })
           )
         )
-        if (Redacted.value(key).trim().length === 0) {
+        // HTTP trims header values: the key the provider sees (and may echo back) is the trimmed one
+        const trimmed = Redacted.value(read).trim()
+        if (trimmed.length === 0) {
           return yield* new InvalidClientConfig({ message: `${source}: ${field}.apiKeyEnv: environment variable ${entry.apiKeyEnv} is empty` })
         }
+        key = Redacted.make(trimmed)
         keys.set(entry.apiKeyEnv, key)
       }
       const id = JSON.stringify([entry.provider, entry.baseUrl ?? "", entry.apiKeyEnv, entry.timeout === undefined ? "" : Duration.toMillis(entry.timeout)])

@@ -13,8 +13,8 @@ import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { Config, type ConfigError, type Duration, Effect, Layer, Redacted } from "effect"
 import { HardFailure, SoftFailure } from "./Failure.js"
 import { GeneratedImage, type ImageRequest, ImageResult } from "./ImageGeneration.js"
-import { contextFor, decodeBase64, resolve, sniffImageType } from "./internal/adapter.js"
-import { type CallContext, decodeJson, joinUrl, omitUndefined, sendJson } from "./internal/http.js"
+import { contextFor, decodeBase64, resolve, sniffImageType, trusted } from "./internal/adapter.js"
+import { type CallContext, decodeJson, hardFailure, joinUrl, omitUndefined, pathSegment, sendJson } from "./internal/http.js"
 import * as Wire from "./internal/wire/gemini.js"
 import * as Provider from "./Provider.js"
 import { type Message, type TextRequest, TextResult, ToolCall } from "./TextGeneration.js"
@@ -63,13 +63,14 @@ const looksLikeAnswer = (json: Readonly<Record<string, unknown>>): boolean => "c
 
 const softFailure = (
   ctx: CallContext,
+  status: number,
   reason: SoftFailure["reason"],
   message: string,
   extra: { finishReason?: string | undefined; code?: string | undefined; output?: string | undefined; completionTokens?: number | undefined; requestId?: string | undefined }
-) => new SoftFailure({ reason, provider: ctx.provider, model: ctx.model, status: 200, message, ...omitUndefined(extra) })
+) => new SoftFailure({ reason, provider: ctx.provider, model: ctx.model, status, message, ...omitUndefined(extra) })
 
 const usageOf = (body: Body): Usage | undefined =>
-  body.usageMetadata === undefined ? undefined : Usage.make(omitUndefined({
+  body.usageMetadata === undefined ? undefined : trusted(Usage, omitUndefined({
     promptTokens: body.usageMetadata.promptTokenCount,
     completionTokens: body.usageMetadata.candidatesTokenCount,
     totalTokens: body.usageMetadata.totalTokenCount
@@ -82,17 +83,18 @@ const usageOf = (body: Body): Usage | undefined =>
 const firstCandidate = (
   ctx: CallContext,
   body: Body,
-  requestId: string | undefined
+  requestId: string | undefined,
+  status: number
 ): Effect.Effect<{ readonly parts: ReadonlyArray<typeof Wire.Part.Type>; readonly finishReason: string }, SoftFailure> => {
   const blockReason = body.promptFeedback?.blockReason
   if (blockReason !== undefined && blockReason !== "BLOCK_REASON_UNSPECIFIED") {
-    return Effect.fail(softFailure(ctx, "ContentFiltered", `prompt blocked (promptFeedback.blockReason: ${blockReason})${body.promptFeedback?.blockReasonMessage === undefined ? "" : `: ${body.promptFeedback.blockReasonMessage}`}; rephrase the prompt`, {
+    return Effect.fail(softFailure(ctx, status, "ContentFiltered", `prompt blocked (promptFeedback.blockReason: ${blockReason})${body.promptFeedback?.blockReasonMessage === undefined ? "" : `: ${body.promptFeedback.blockReasonMessage}`}; rephrase the prompt`, {
       code: blockReason, requestId
     }))
   }
   const candidate = body.candidates?.[0]
   if (candidate === undefined) {
-    return Effect.fail(softFailure(ctx, "EmptyOutput", "the response has no candidates", { requestId }))
+    return Effect.fail(softFailure(ctx, status, "EmptyOutput", "the response has no candidates", { requestId }))
   }
   const finishReason = candidate.finishReason ?? "STOP"
   const parts = (candidate.content?.parts ?? []).filter((p) => p.thought !== true)
@@ -100,34 +102,52 @@ const firstCandidate = (
   const completionTokens = body.usageMetadata?.candidatesTokenCount
   const output = text.length > 0 ? text : undefined
   if (FILTERED.has(finishReason)) {
-    return Effect.fail(softFailure(ctx, "ContentFiltered", `output blocked (finishReason: ${finishReason})${candidate.finishMessage === undefined ? "" : `: ${candidate.finishMessage}`}`, {
+    return Effect.fail(softFailure(ctx, status, "ContentFiltered", `output blocked (finishReason: ${finishReason})${candidate.finishMessage === undefined ? "" : `: ${candidate.finishMessage}`}`, {
       finishReason, code: finishReason, output, requestId, completionTokens
     }))
   }
   if (finishReason === "MAX_TOKENS") {
-    return Effect.fail(softFailure(ctx, "Truncated", `output truncated at the token limit after ${completionTokens ?? "?"} tokens (finishReason: MAX_TOKENS); raise maxOutputTokens or shorten the prompt`, {
+    return Effect.fail(softFailure(ctx, status, "Truncated", `output truncated at the token limit after ${completionTokens ?? "?"} tokens (finishReason: MAX_TOKENS); raise maxOutputTokens or shorten the prompt`, {
       finishReason, output, requestId, completionTokens
     }))
   }
   if (finishReason === "NO_IMAGE") {
-    return Effect.fail(softFailure(ctx, "EmptyOutput", "the model returned no image (finishReason: NO_IMAGE)", { finishReason, output, requestId }))
+    return Effect.fail(softFailure(ctx, status, "EmptyOutput", "the model returned no image (finishReason: NO_IMAGE)", { finishReason, output, requestId }))
   }
   return Effect.succeed({ parts, finishReason })
 }
 
 /** @internal */
-const interpretText = (ctx: CallContext, body: Body, requestId: string | undefined): Effect.Effect<TextResult, SoftFailure> =>
-  Effect.flatMap(firstCandidate(ctx, body, requestId), ({ finishReason, parts }): Effect.Effect<TextResult, SoftFailure> => {
+const interpretText = (
+  ctx: CallContext,
+  body: Body,
+  requestId: string | undefined,
+  status: number
+): Effect.Effect<TextResult, SoftFailure | HardFailure> =>
+  Effect.flatMap(firstCandidate(ctx, body, requestId, status), ({ finishReason, parts }): Effect.Effect<TextResult, SoftFailure | HardFailure> => {
     const text = parts.flatMap((p) => (p.text === undefined ? [] : [p.text])).join("")
-    const toolCalls = parts.flatMap((p, i) =>
-      p.functionCall === undefined ? [] : [ToolCall.make({ id: `call_${i}`, name: p.functionCall.name, arguments: JSON.stringify(p.functionCall.args ?? {}) })]
-    )
-    if (toolCalls.length === 0 && text.trim().length === 0) {
-      return Effect.fail(softFailure(ctx, "EmptyOutput", `no text and no function call in the answer (finishReason: ${finishReason})`, { finishReason, requestId }))
+    const toolCalls: Array<ToolCall> = []
+    for (const [i, p] of parts.entries()) {
+      if (p.functionCall === undefined) continue
+      // The arguments go on as JSON text, and JSON.stringify runs out of stack
+      // at a few thousand levels of nesting, which a response can carry.
+      let args: string
+      try {
+        args = JSON.stringify(p.functionCall.args ?? {})
+      } catch {
+        return Effect.fail(new HardFailure({
+          reason: "ServerError", provider: ctx.provider, model: ctx.model, status,
+          message: `functionCall.args of part ${i} is nested too deeply to pass on`, code: "unexpected_response", ...omitUndefined({ requestId })
+        }))
+      }
+      toolCalls.push(trusted(ToolCall, { id: `call_${i}`, name: p.functionCall.name, arguments: args }))
     }
-    return Effect.succeed(TextResult.make(omitUndefined({
+    if (toolCalls.length === 0 && text.trim().length === 0) {
+      return Effect.fail(softFailure(ctx, status, "EmptyOutput", `no text and no function call in the answer (finishReason: ${finishReason})`, { finishReason, requestId }))
+    }
+    return Effect.succeed(trusted(TextResult, omitUndefined({
       provider: ctx.provider,
-      model: body.modelVersion ?? ctx.model,
+      model: body.modelVersion !== undefined && body.modelVersion.trim().length > 0 ? body.modelVersion : ctx.model,
       content: text.length > 0 ? text : null,
       toolCalls,
       finishReason: toolCalls.length > 0 ? "tool_calls" : finishReason === "STOP" ? "stop" : finishReason.toLowerCase(),
@@ -140,31 +160,32 @@ const interpretText = (ctx: CallContext, body: Body, requestId: string | undefin
 const interpretImage = (
   ctx: CallContext,
   body: Body,
-  requestId: string | undefined
+  requestId: string | undefined,
+  status: number
 ): Effect.Effect<ImageResult, SoftFailure | HardFailure> =>
-  Effect.flatMap(firstCandidate(ctx, body, requestId), ({ finishReason, parts }): Effect.Effect<ImageResult, SoftFailure | HardFailure> => {
+  Effect.flatMap(firstCandidate(ctx, body, requestId, status), ({ finishReason, parts }): Effect.Effect<ImageResult, SoftFailure | HardFailure> => {
     const images: Array<GeneratedImage> = []
     for (const part of parts) {
       if (part.inlineData === undefined) continue
       const bytes = decodeBase64(part.inlineData.data)
       if (bytes === undefined) {
         return Effect.fail(new HardFailure({
-          reason: "ServerError", provider: ctx.provider, model: ctx.model, status: 200,
+          reason: "ServerError", provider: ctx.provider, model: ctx.model, status,
           message: "inlineData.data is not valid base64", code: "unexpected_response", ...omitUndefined({ requestId })
         }))
       }
-      images.push(GeneratedImage.make({ bytes, mimeType: sniffImageType(bytes) ?? part.inlineData.mimeType }))
+      images.push(trusted(GeneratedImage, { bytes, mimeType: sniffImageType(bytes) ?? part.inlineData.mimeType }))
     }
     const [first, ...rest] = images
     if (first === undefined) {
       const text = parts.flatMap((p) => (p.text === undefined ? [] : [p.text])).join("")
-      return Effect.fail(softFailure(ctx, "EmptyOutput", `no image in the answer (finishReason: ${finishReason})${text.length > 0 ? `; the model said: ${text.slice(0, 200)}` : ""}`, {
+      return Effect.fail(softFailure(ctx, status, "EmptyOutput", `no image in the answer (finishReason: ${finishReason})${text.length > 0 ? `; the model said: ${text.slice(0, 200)}` : ""}`, {
         finishReason, requestId, ...(text.length > 0 ? { output: text } : {})
       }))
     }
-    return Effect.succeed(ImageResult.make(omitUndefined({
+    return Effect.succeed(trusted(ImageResult, omitUndefined({
       provider: ctx.provider,
-      model: body.modelVersion ?? ctx.model,
+      model: body.modelVersion !== undefined && body.modelVersion.trim().length > 0 ? body.modelVersion : ctx.model,
       images: [first, ...rest],
       usage: usageOf(body),
       requestId: requestId ?? body.responseId
@@ -264,20 +285,29 @@ export const make = (options: Options): Effect.Effect<Provider.ProviderService, 
     const resolved = yield* resolve({ name: "gemini", baseUrl: "https://generativelanguage.googleapis.com" }, options)
     const client = yield* HttpClient.HttpClient
     // The key goes in a header, never in the URL (URLs end up in logs).
-    const generateContent = (model: string) =>
-      HttpClientRequest.post(joinUrl(resolved.baseUrl, `/v1beta/models/${encodeURIComponent(model)}:generateContent`)).pipe(
-        HttpClientRequest.setHeaders(resolved.headers),
-        HttpClientRequest.setHeader("x-goog-api-key", Redacted.value(resolved.apiKey)),
-        HttpClientRequest.acceptJson
-      )
+    // The model id is a path segment: one that is not well-formed Unicode cannot be sent.
+    const generateContent = (ctx: CallContext, model: string): Effect.Effect<HttpClientRequest.HttpClientRequest, HardFailure> => {
+      const segment = pathSegment(model)
+      return segment === undefined
+        ? Effect.fail(hardFailure(ctx, "BadRequest", `the model id ${JSON.stringify(model)} is not well-formed Unicode: it cannot be sent in a URL (nothing was sent)`, {
+          code: "invalid_request",
+          param: "model"
+        }))
+        : Effect.succeed(HttpClientRequest.post(joinUrl(resolved.baseUrl, `/v1beta/models/${segment}:generateContent`)).pipe(
+          HttpClientRequest.setHeaders(resolved.headers),
+          HttpClientRequest.setHeader("x-goog-api-key", Redacted.value(resolved.apiKey)),
+          HttpClientRequest.acceptJson
+        ))
+    }
 
     const generateText = (request: TextRequest) => {
       const ctx = contextFor(resolved, request.model)
-      return sendJson(client, generateContent(request.model), textBody(request), ctx).pipe(
+      return generateContent(ctx, request.model).pipe(
+        Effect.flatMap((post) => sendJson(client, post, textBody(request), ctx)),
         Effect.flatMap((raw) =>
-          decodeJson(Wire.GenerateContentResponse, raw, ctx, looksLikeAnswer).pipe(Effect.flatMap((body) => interpretText(ctx, body, raw.requestId)))
+          decodeJson(Wire.GenerateContentResponse, raw, ctx, looksLikeAnswer).pipe(Effect.flatMap((body) => interpretText(ctx, body, raw.requestId, raw.status)))
         ),
-        Effect.withSpan("Gemini.generateText", { attributes: { provider: resolved.name, model: request.model } })
+        Effect.withSpan("Gemini.generateText", { captureStackTrace: false, attributes: { provider: resolved.name, model: request.model } })
       )
     }
 
@@ -289,11 +319,12 @@ export const make = (options: Options): Effect.Effect<Provider.ProviderService, 
           message: "generateContent returns one image per call; send n = 1 and repeat the call"
         }))
       }
-      return sendJson(client, generateContent(request.model), imageBody(request), ctx).pipe(
+      return generateContent(ctx, request.model).pipe(
+        Effect.flatMap((post) => sendJson(client, post, imageBody(request), ctx)),
         Effect.flatMap((raw) =>
-          decodeJson(Wire.GenerateContentResponse, raw, ctx, looksLikeAnswer).pipe(Effect.flatMap((body) => interpretImage(ctx, body, raw.requestId)))
+          decodeJson(Wire.GenerateContentResponse, raw, ctx, looksLikeAnswer).pipe(Effect.flatMap((body) => interpretImage(ctx, body, raw.requestId, raw.status)))
         ),
-        Effect.withSpan("Gemini.generateImage", { attributes: { provider: resolved.name, model: request.model } })
+        Effect.withSpan("Gemini.generateImage", { captureStackTrace: false, attributes: { provider: resolved.name, model: request.model } })
       )
     }
 

@@ -11,16 +11,16 @@
  * @since 0.1.0
  */
 import { HttpClient, HttpClientRequest } from "@effect/platform"
-import { Config, type Duration, Effect, Layer, Option, type Redacted } from "effect"
+import { Config, type Duration, Effect, Layer, Option, type Redacted, Schema } from "effect"
 import { HardFailure, SoftFailure } from "./Failure.js"
 import { GeneratedImage, type ImageRequest, ImageResult } from "./ImageGeneration.js"
-import { contextFor, decodeBase64, resolve, type ResolvedOptions, sniffImageType } from "./internal/adapter.js"
-import { type CallContext, decodeJson, hardFailure, joinUrl, omitUndefined, send, sendForBytes, sendJson } from "./internal/http.js"
+import { contextFor, decodeBase64, resolve, type ResolvedOptions, sniffImageType, trusted } from "./internal/adapter.js"
+import { type CallContext, decodeJson, hardFailure, joinUrl, omitUndefined, pathSegment, send, sendForBytes, sendJson } from "./internal/http.js"
 import * as Wire from "./internal/wire/openai.js"
 import * as Provider from "./Provider.js"
 import { type TextRequest, TextResult, ToolCall } from "./TextGeneration.js"
 import { Usage } from "./Usage.js"
-import { normalizeStatus, type VideoRequest, VideoTask } from "./VideoGeneration.js"
+import { normalizeStatus, type VideoRequest, VideoStatus, VideoTask } from "./VideoGeneration.js"
 
 /**
  * Options for an OpenAI-compatible provider.
@@ -47,12 +47,14 @@ export interface Options {
   readonly headers?: Readonly<Record<string, string | Redacted.Redacted>>
 }
 
+const isVideoStatus = Schema.is(VideoStatus)
+
 const finishReasonOf = (raw: string | null | undefined): string => raw ?? "stop"
 
 const usageOf = (u: typeof Wire.ChatUsage.Type | null | undefined): Usage | undefined =>
   u === null || u === undefined
     ? undefined
-    : Usage.make(omitUndefined({
+    : trusted(Usage, omitUndefined({
       promptTokens: u.prompt_tokens ?? undefined,
       completionTokens: u.completion_tokens ?? undefined,
       totalTokens: u.total_tokens ?? undefined
@@ -60,6 +62,7 @@ const usageOf = (u: typeof Wire.ChatUsage.Type | null | undefined): Usage | unde
 
 const soft = (
   ctx: CallContext,
+  status: number,
   reason: SoftFailure["reason"],
   message: string,
   extra: { finishReason?: string | undefined; completionTokens?: number | undefined; output?: string | undefined; requestId?: string | undefined; code?: string | undefined }
@@ -68,7 +71,7 @@ const soft = (
     reason,
     provider: ctx.provider,
     model: ctx.model,
-    status: 200,
+    status,
     message,
     ...omitUndefined(extra)
   })
@@ -79,41 +82,43 @@ const soft = (
 const interpretChatCompletion = (
   ctx: CallContext,
   body: typeof Wire.ChatCompletion.Type,
-  requestId: string | undefined
+  requestId: string | undefined,
+  status: number
 ): Effect.Effect<TextResult, SoftFailure> => {
   const choice = body.choices[0]
   if (choice === undefined) {
-    return Effect.fail(soft(ctx, "EmptyOutput", "the response has no choices (the prompt may have been filtered)", { requestId }))
+    return Effect.fail(soft(ctx, status, "EmptyOutput", "the response has no choices (the prompt may have been filtered)", { requestId }))
   }
   const usage = usageOf(body.usage)
   const finishReason = finishReasonOf(choice.finish_reason)
   const content = choice.message.content ?? null
   const toolCalls = (choice.message.tool_calls ?? []).map((call) =>
-    ToolCall.make({ id: call.id, name: call.function.name, arguments: call.function.arguments })
+    trusted(ToolCall, { id: call.id, name: call.function.name, arguments: call.function.arguments })
   )
   const output = content ?? undefined
   if (finishReason === "content_filter") {
-    return Effect.fail(soft(ctx, "ContentFiltered", "blocked by the provider's safety policy (finish_reason: content_filter); rephrase the prompt", {
+    return Effect.fail(soft(ctx, status, "ContentFiltered", "blocked by the provider's safety policy (finish_reason: content_filter); rephrase the prompt", {
       finishReason, output, requestId, completionTokens: usage?.completionTokens
     }))
   }
   const refusal = choice.message.refusal
   if (typeof refusal === "string" && refusal.length > 0 && (content === null || content.length === 0)) {
-    return Effect.fail(soft(ctx, "ContentFiltered", `the model refused: ${refusal}`, { finishReason, output: refusal, requestId, code: "refusal" }))
+    return Effect.fail(soft(ctx, status, "ContentFiltered", `the model refused: ${refusal}`, { finishReason, output: refusal, requestId, code: "refusal" }))
   }
   if (finishReason === "length") {
-    return Effect.fail(soft(ctx, "Truncated", `output truncated at the token limit after ${usage?.completionTokens ?? "?"} completion tokens; raise max_tokens or shorten the prompt`, {
+    return Effect.fail(soft(ctx, status, "Truncated", `output truncated at the token limit after ${usage?.completionTokens ?? "?"} completion tokens; raise max_tokens or shorten the prompt`, {
       finishReason, output, requestId, completionTokens: usage?.completionTokens
     }))
   }
   if (toolCalls.length === 0 && (content === null || content.trim().length === 0)) {
-    return Effect.fail(soft(ctx, "EmptyOutput", `empty content with finish_reason ${finishReason} and no tool calls`, {
+    return Effect.fail(soft(ctx, status, "EmptyOutput", `empty content with finish_reason ${finishReason} and no tool calls`, {
       finishReason, requestId, completionTokens: usage?.completionTokens
     }))
   }
-  return Effect.succeed(TextResult.make(omitUndefined({
+  return Effect.succeed(trusted(TextResult, omitUndefined({
     provider: ctx.provider,
-    model: body.model ?? ctx.model,
+    // the model that answered, if it says (a blank name is no name)
+    model: body.model !== undefined && body.model.trim().length > 0 ? body.model : ctx.model,
     content,
     toolCalls,
     finishReason: toolCalls.length > 0 && finishReason === "stop" ? "tool_calls" : finishReason,
@@ -163,7 +168,8 @@ const imageBody = (request: ImageRequest) =>
 const interpretImages = (
   ctx: CallContext,
   body: typeof Wire.ImagesResponse.Type,
-  requestId: string | undefined
+  requestId: string | undefined,
+  status: number
 ): Effect.Effect<ImageResult, SoftFailure | HardFailure> => {
   const images: Array<GeneratedImage> = []
   for (const item of body.data) {
@@ -172,27 +178,27 @@ const interpretImages = (
       const bytes = decodeBase64(item.b64_json)
       if (bytes === undefined) {
         return Effect.fail(new HardFailure({
-          reason: "ServerError", provider: ctx.provider, model: ctx.model, status: 200,
+          reason: "ServerError", provider: ctx.provider, model: ctx.model, status,
           message: "b64_json is not valid base64", code: "unexpected_response", ...omitUndefined({ requestId })
         }))
       }
       const mimeType = sniffImageType(bytes) ?? (body.output_format === undefined ? undefined : `image/${body.output_format}`)
-      images.push(GeneratedImage.make(omitUndefined({ bytes, mimeType, revisedPrompt })))
+      images.push(trusted(GeneratedImage, omitUndefined({ bytes, mimeType, revisedPrompt })))
     } else if (typeof item.url === "string" && item.url.length > 0) {
-      images.push(GeneratedImage.make(omitUndefined({ url: item.url, revisedPrompt })))
+      images.push(trusted(GeneratedImage, omitUndefined({ url: item.url, revisedPrompt })))
     }
   }
   const [first, ...rest] = images
   if (first === undefined) {
-    return Effect.fail(soft(ctx, "EmptyOutput", "no image in the response (`data` is empty): the prompt was probably filtered; check revised_prompt and rephrase", { requestId }))
+    return Effect.fail(soft(ctx, status, "EmptyOutput", "no image in the response (`data` is empty): the prompt was probably filtered; check revised_prompt and rephrase", { requestId }))
   }
   const u = body.usage
-  return Effect.succeed(ImageResult.make(omitUndefined({
+  return Effect.succeed(trusted(ImageResult, omitUndefined({
     provider: ctx.provider,
     model: ctx.model,
     images: [first, ...rest],
     requestId,
-    usage: u === null || u === undefined ? undefined : Usage.make(omitUndefined({
+    usage: u === null || u === undefined ? undefined : trusted(Usage, omitUndefined({
       promptTokens: u.input_tokens ?? undefined,
       completionTokens: u.output_tokens ?? undefined,
       totalTokens: u.total_tokens ?? undefined
@@ -207,7 +213,8 @@ const interpretVideoTask = (
   ctx: CallContext,
   options: ResolvedOptions,
   body: typeof Wire.VideoTaskBody.Type,
-  requestId: string | undefined
+  requestId: string | undefined,
+  httpStatus: number
 ): Effect.Effect<VideoTask, HardFailure> => {
   let id: string
   let rawStatus: string
@@ -237,24 +244,36 @@ const interpretVideoTask = (
     videoUrl = body.output?.[0]
     if (typeof body.failure === "string") error = omitUndefined({ code: body.failureCode ?? undefined, message: body.failure })
   }
-  const status = normalizeStatus(rawStatus)
+  // The id is what the next poll sends: one that cannot be sent (blank, padded,
+  // not well-formed Unicode) is the provider's fault now, not the caller's later.
+  const segment = id.length > 0 && id.trim() === id ? pathSegment(id) : undefined
+  if (segment === undefined) {
+    return Effect.fail(new HardFailure({
+      reason: "ServerError", provider: ctx.provider, model: ctx.model, status: httpStatus,
+      message: `the task id ${JSON.stringify(id)} cannot be polled (blank, padded or not well-formed Unicode)`, code: "unexpected_response",
+      ...omitUndefined({ requestId })
+    }))
+  }
+  // Only the five statuses: a vendor's "constructor" or "__proto__" must not
+  // find a property of the lookup table's prototype.
+  const status = Option.filter(normalizeStatus(rawStatus), isVideoStatus)
   if (Option.isNone(status)) {
     return Effect.fail(new HardFailure({
-      reason: "ServerError", provider: ctx.provider, model: ctx.model, status: 200,
+      reason: "ServerError", provider: ctx.provider, model: ctx.model, status: httpStatus,
       message: `unknown video task status ${JSON.stringify(rawStatus)} for task ${id}`, code: "unexpected_response",
       ...omitUndefined({ requestId })
     }))
   }
   if (status.value === "succeeded" && videoUrl === undefined) {
     // OpenAI serves the finished video from the task itself.
-    videoUrl = joinUrl(options.baseUrl, `/v1/videos/${encodeURIComponent(id)}/content`)
+    videoUrl = joinUrl(options.baseUrl, `/v1/videos/${segment}/content`)
   }
   if (status.value === "failed" || status.value === "cancelled") {
     error ??= { message: `task ${status.value} without detail (often a filtered prompt)` }
   } else {
     error = undefined
   }
-  return Effect.succeed(VideoTask.make(omitUndefined({
+  return Effect.succeed(trusted(VideoTask, omitUndefined({
     provider: ctx.provider, model: ctx.model, id, status: status.value, rawStatus, progress, videoUrl, error, requestId
   })))
 }
@@ -280,22 +299,29 @@ export const make = (options: Options): Effect.Effect<Provider.ProviderService, 
   Effect.gen(function*() {
     const resolved = yield* resolve({ name: "openai-compatible" }, options)
     const client = yield* HttpClient.HttpClient
-    const post = (path: string) =>
-      HttpClientRequest.post(joinUrl(resolved.baseUrl, path)).pipe(
+    // requests are immutable: each endpoint's is built once
+    const posts = new Map<string, HttpClientRequest.HttpClientRequest>()
+    const post = (path: string) => {
+      const known = posts.get(path)
+      if (known !== undefined) return known
+      const made = HttpClientRequest.post(joinUrl(resolved.baseUrl, path)).pipe(
         HttpClientRequest.setHeaders(resolved.headers),
         HttpClientRequest.bearerToken(resolved.apiKey),
         HttpClientRequest.acceptJson
       )
+      posts.set(path, made)
+      return made
+    }
 
     const generateText = (request: TextRequest) => {
       const ctx = contextFor(resolved, request.model)
       return sendJson(client, post("/v1/chat/completions"), chatBody(request), ctx).pipe(
         Effect.flatMap((raw) =>
           decodeJson(Wire.ChatCompletion, raw, ctx).pipe(
-            Effect.flatMap((body) => interpretChatCompletion(ctx, body, raw.requestId))
+            Effect.flatMap((body) => interpretChatCompletion(ctx, body, raw.requestId, raw.status))
           )
         ),
-        Effect.withSpan("OpenAICompatible.generateText", { attributes: { provider: resolved.name, model: request.model } })
+        Effect.withSpan("OpenAICompatible.generateText", { captureStackTrace: false, attributes: { provider: resolved.name, model: request.model } })
       )
     }
 
@@ -304,10 +330,10 @@ export const make = (options: Options): Effect.Effect<Provider.ProviderService, 
       return sendJson(client, post("/v1/images/generations"), imageBody(request), ctx).pipe(
         Effect.flatMap((raw) =>
           decodeJson(Wire.ImagesResponse, raw, ctx).pipe(
-            Effect.flatMap((body) => interpretImages(ctx, body, raw.requestId))
+            Effect.flatMap((body) => interpretImages(ctx, body, raw.requestId, raw.status))
           )
         ),
-        Effect.withSpan("OpenAICompatible.generateImage", { attributes: { provider: resolved.name, model: request.model } })
+        Effect.withSpan("OpenAICompatible.generateImage", { captureStackTrace: false, attributes: { provider: resolved.name, model: request.model } })
       )
     }
 
@@ -337,16 +363,23 @@ export const make = (options: Options): Effect.Effect<Provider.ProviderService, 
         ),
         Effect.flatMap((raw) =>
           decodeJson(Wire.VideoTaskBody, raw, ctx).pipe(
-            Effect.flatMap((body) => interpretVideoTask(ctx, resolved, body, raw.requestId))
+            Effect.flatMap((body) => interpretVideoTask(ctx, resolved, body, raw.requestId, raw.status))
           )
         ),
-        Effect.withSpan("OpenAICompatible.submitVideo", { attributes: { provider: resolved.name, model: request.model } })
+        Effect.withSpan("OpenAICompatible.submitVideo", { captureStackTrace: false, attributes: { provider: resolved.name, model: request.model } })
       )
     }
 
     const pollVideo = (task: { readonly id: string; readonly model: string }) => {
       const ctx = contextFor(resolved, task.model)
-      const request = HttpClientRequest.get(joinUrl(resolved.baseUrl, `/v1/videos/${encodeURIComponent(task.id)}`)).pipe(
+      const segment = pathSegment(task.id)
+      if (segment === undefined) {
+        return Effect.fail(hardFailure(ctx, "BadRequest", `the task id ${JSON.stringify(task.id)} is not well-formed Unicode: it cannot be sent in a URL (nothing was sent)`, {
+          code: "invalid_request",
+          param: "id"
+        }))
+      }
+      const request = HttpClientRequest.get(joinUrl(resolved.baseUrl, `/v1/videos/${segment}`)).pipe(
         HttpClientRequest.setHeaders(resolved.headers),
         HttpClientRequest.bearerToken(resolved.apiKey),
         HttpClientRequest.acceptJson
@@ -354,10 +387,10 @@ export const make = (options: Options): Effect.Effect<Provider.ProviderService, 
       return send(client, request, ctx).pipe(
         Effect.flatMap((raw) =>
           decodeJson(Wire.VideoTaskBody, raw, ctx).pipe(
-            Effect.flatMap((body) => interpretVideoTask(ctx, resolved, body, raw.requestId))
+            Effect.flatMap((body) => interpretVideoTask(ctx, resolved, body, raw.requestId, raw.status))
           )
         ),
-        Effect.withSpan("OpenAICompatible.pollVideo", { attributes: { provider: resolved.name, model: task.model, task: task.id } })
+        Effect.withSpan("OpenAICompatible.pollVideo", { captureStackTrace: false, attributes: { provider: resolved.name, model: task.model, task: task.id } })
       )
     }
 
@@ -382,7 +415,7 @@ export const make = (options: Options): Effect.Effect<Provider.ProviderService, 
             ? new HardFailure({ ...failure, reason: "NotFound", code: "url_expired", message: `the video of task ${task.id} is gone from its URL (HTTP ${failure.status}: expired?): ${failure.message}` })
             : failure
         ),
-        Effect.withSpan("OpenAICompatible.downloadVideo", { attributes: { provider: resolved.name, model: task.model, task: task.id } })
+        Effect.withSpan("OpenAICompatible.downloadVideo", { captureStackTrace: false, attributes: { provider: resolved.name, model: task.model, task: task.id } })
       )
     }
 

@@ -44,6 +44,19 @@ import * as internal from "./internal/simulator/server.js"
  * - `malformedJson`: HTTP 200 with a body cut off mid-JSON.
  * - `connectionReset`: the socket is destroyed without an answer.
  * - `hang`: no answer until the client or the server goes away.
+ * - `oversizedBody`: HTTP 200 whose body is {@link OVERSIZED_BODY_BYTES}
+ *   (5 MiB) long: the usual answer behind a padding field, produced lazily as
+ *   it is read; a model's odd occurrences are chunked (no `Content-Length`),
+ *   its even ones declare `Content-Length: 5242880`.
+ * - `slowDrip`: HTTP 200 headers at once, then the usual answer
+ *   {@link SLOW_DRIP_BYTES} bytes at a time, one piece every
+ *   {@link SLOW_DRIP_INTERVAL_MS} of `Clock` time (not simulated time): a
+ *   1 KB answer takes over ten minutes, past any sane read time-out.
+ * - `midResponseDisconnect`: HTTP 200 headers and the first half of the
+ *   answer, then the connection is closed before the body ends.
+ *
+ * The last three were added after the others: they come last in the draw
+ * order, so existing seeds draw the same outcomes.
  *
  * @since 0.1.0
  */
@@ -57,6 +70,27 @@ export type Fault = typeof Fault.Type
  * @since 0.1.0
  */
 export const FAULTS: ReadonlyArray<Fault> = Faults.FAULTS
+
+/**
+ * Length of an `oversizedBody` answer, bytes (5 MiB).
+ *
+ * @since 0.1.0
+ */
+export const OVERSIZED_BODY_BYTES: number = Faults.OVERSIZED_BODY_BYTES
+
+/**
+ * Bytes per piece of a `slowDrip` answer.
+ *
+ * @since 0.1.0
+ */
+export const SLOW_DRIP_BYTES: number = Faults.SLOW_DRIP_BYTES
+
+/**
+ * `Clock` milliseconds between the pieces of a `slowDrip` answer.
+ *
+ * @since 0.1.0
+ */
+export const SLOW_DRIP_INTERVAL_MS: number = Faults.SLOW_DRIP_INTERVAL_MS
 
 /**
  * What a request turned into: success (`"ok"`, including tool calls) or a fault.
@@ -111,7 +145,10 @@ export class FaultProfile extends Schema.Class<FaultProfile>("effect-ai-resilien
     emptyOutput: prob,
     malformedJson: prob,
     connectionReset: prob,
-    hang: prob
+    hang: prob,
+    oversizedBody: prob,
+    slowDrip: prob,
+    midResponseDisconnect: prob
   }).pipe(
     Schema.filter((profile) => {
       const sum = Faults.FAULTS.reduce((acc, fault) => acc + profile[fault], 0)

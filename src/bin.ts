@@ -4,18 +4,12 @@
  *
  * @since 0.1.0
  */
-import { ValidationError } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
-import { Console, Effect, Logger, LogLevel } from "effect"
-import { cli } from "./Cli.js"
+import { Effect, Logger, LogLevel } from "effect"
+import { exitCode } from "./Cli.js"
 
-cli(process.argv).pipe(
-  Effect.catchTags({
-    InputError: (e) => Console.error(`error: ${e.message}`).pipe(Effect.andThen(Effect.sync(() => { process.exitCode = 2 }))),
-    RequestsFailed: (e) => Console.error(`error: ${e.message}`).pipe(Effect.andThen(Effect.sync(() => { process.exitCode = 1 }))),
-    CheckFailed: (e) => Console.error(`error: ${e.message}`).pipe(Effect.andThen(Effect.sync(() => { process.exitCode = 1 })))
-  }),
-  Effect.catchIf(ValidationError.isValidationError, () => Effect.sync(() => { process.exitCode = 2 })),
+exitCode(process.argv).pipe(
+  Effect.flatMap((code) => Effect.sync(() => { process.exitCode = code })),
   // Structured logs (every failed attempt, breaker transitions) go to stderr, and only errors by
   // default: the commands print their own reports; `--log-level warning` shows the rest.
   Logger.withMinimumLogLevel(LogLevel.Error),

@@ -43,7 +43,7 @@ describe("ClientConfig", () => {
       expect(message).toContain("models.json is not a valid client config")
       expect(message).toContain(`image[0].provider: Expected "openai-compatible" | "gemini", actual "anthropic-ish"`)
       expect(message).toContain(`image[1].baseUrl: is required for provider "openai-compatible"`)
-      expect(message).toContain(`image[2].apiKeyEnv: Expected an environment variable name`)
+      expect(message).toContain(`image[2].apiKeyEnv: Expected the name of an environment variable`)
       expect(message).toMatch(/image\[2\]\.price: Expected a non-negative number/)
       expect(message).toContain(`fallback.deadline: Expected a duration such as "30 seconds"`)
       expect(message).toMatch(/retyr: .*is unexpected/)

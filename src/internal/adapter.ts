@@ -8,6 +8,16 @@ import { Duration, Either, Redacted } from "effect"
 import { InvalidProviderOptions } from "../Provider.js"
 import type { CallContext } from "./http.js"
 
+/**
+ * Build a result class from values already decoded from the wire (or checked
+ * otherwise) without validating them again: a Schema class constructor's own
+ * check costs tens of microseconds, more than the rest of a call's decoding.
+ *
+ * @internal
+ */
+export const trusted = <Fields, C>(Class: new(fields: Fields, disableValidation: true) => C, fields: Fields): C =>
+  new Class(fields, true)
+
 /** SPEC §8: read time-out for image generation. @internal */
 export const DEFAULT_TIMEOUT = Duration.seconds(180)
 /** Large enough for several base64 images; bounded so a runaway body cannot exhaust memory. @internal */

@@ -98,11 +98,22 @@ const htmlMessage = (page: string): string | undefined => {
   return text.length > 0 ? text : undefined
 }
 
+/** Short JSON text of a value; `undefined` for one nested too deeply to serialise (the parse itself succeeded). */
+const stringified = (u: unknown): string | undefined => {
+  try {
+    return squash(JSON.stringify(u))
+  } catch {
+    return undefined
+  }
+}
+
 const fromJson = (root: unknown, nestedDepth: number): ErrorInfo => {
   // Google streaming endpoints answer errors as a one-element array.
   const top = Array.isArray(root) ? root.find(isRecord) : root
   if (!isRecord(top)) {
-    return { format: "json", details: [], ...(typeof top === "string" && top.length > 0 ? { message: squash(top) } : {}) }
+    // a JSON string of blanks says nothing: no message rather than an empty one
+    const words = str(top)
+    return { format: "json", details: [], ...(words === undefined ? {} : { message: squash(words) }) }
   }
   let message: string | undefined
   let type: string | undefined
@@ -151,7 +162,7 @@ const fromJson = (root: unknown, nestedDepth: number): ErrorInfo => {
   }
   // Flat shapes: {"message": "...", "code": ...}, Kling {"code": 1102, "message": "..."}, FastAPI {"detail": ...}
   message ??= str(top["message"]) ?? str(top["detail"]) ?? str(top["failure"])
-  if (message === undefined && Array.isArray(top["detail"])) message = squash(JSON.stringify(top["detail"]))
+  if (message === undefined && Array.isArray(top["detail"])) message = stringified(top["detail"])
   if (code === undefined) {
     if (typeof top["code"] === "string") code = str(top["code"])
     else if (typeof top["code"] === "number" && top["code"] !== 0) {

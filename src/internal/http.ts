@@ -6,11 +6,15 @@
  *
  * @internal
  */
-import { Headers, type HttpClient, HttpClientRequest } from "@effect/platform"
-import { Chunk, Clock, Duration, Effect, Either, type Redacted, Schema, Stream } from "effect"
+import { Headers, type HttpClient, HttpClientRequest, type HttpClientResponse } from "@effect/platform"
+import { Clock, Duration, Effect, Either, type ParseResult, type Redacted, Schema, Stream } from "effect"
 import { boundBody, classifyResponse, classifyTransportError, scrubSecrets } from "../Classification.js"
 import { HardFailure } from "../Failure.js"
 import { parseErrorBody, squash } from "./errorBody.js"
+import { timeoutFail } from "./timeout.js"
+
+/** Decoding without `stream` keeps no state between calls: one decoder serves every response. */
+const utf8 = new TextDecoder("utf-8")
 import { formatParseError } from "./formatError.js"
 
 /** @internal */
@@ -72,55 +76,93 @@ export const hardFailure = (
  */
 export const readBounded = (
   stream: Stream.Stream<Uint8Array, unknown>,
-  maxBytes: number
+  maxBytes: number,
+  /** The declared length, when known: the buffer is allocated once (the limit still holds chunk by chunk). */
+  declared?: number
 ): Effect.Effect<Uint8Array, { readonly _tag: "Transport"; readonly error: unknown } | { readonly _tag: "TooLarge"; readonly size: number }> =>
-  stream.pipe(
-    Stream.mapError((error) => ({ _tag: "Transport" as const, error })),
-    Stream.runFoldEffect({ size: 0, chunks: Chunk.empty<Uint8Array>() }, (acc, chunk) => {
-      const size = acc.size + chunk.byteLength
-      return size > maxBytes
-        ? Effect.fail({ _tag: "TooLarge" as const, size })
-        : Effect.succeed({ size, chunks: Chunk.append(acc.chunks, chunk) })
-    }),
-    Effect.map(({ chunks, size }) => {
-      const bytes = new Uint8Array(size)
-      let offset = 0
-      for (const chunk of chunks) {
-        bytes.set(chunk, offset)
-        offset += chunk.byteLength
-      }
-      return bytes
-    })
-  )
+  Effect.suspend(() => {
+    // one preallocated buffer when the length is declared (and within the limit), else a list of chunks
+    const exact = declared !== undefined && Number.isSafeInteger(declared) && declared >= 0 && declared <= maxBytes
+      ? new Uint8Array(declared)
+      : undefined
+    let size = 0
+    let inExact = 0
+    const chunks: Array<Uint8Array> = []
+    return stream.pipe(
+      Stream.mapError((error) => ({ _tag: "Transport" as const, error })),
+      Stream.runForEachChunk((chunk) => {
+        for (const piece of chunk) {
+          const next = size + piece.byteLength
+          if (next > maxBytes) return Effect.fail({ _tag: "TooLarge" as const, size: next })
+          if (exact !== undefined && chunks.length === 0 && next <= exact.byteLength) {
+            exact.set(piece, size)
+            inExact = next
+          } else {
+            chunks.push(piece)
+          }
+          size = next
+        }
+        return Effect.void
+      }),
+      Effect.map(() => {
+        if (exact !== undefined && chunks.length === 0) return inExact === exact.byteLength ? exact : exact.subarray(0, inExact)
+        // no (or a wrong) declared length: join what came
+        const bytes = new Uint8Array(size)
+        if (exact !== undefined) bytes.set(exact.subarray(0, inExact), 0)
+        let offset = inExact
+        for (const piece of chunks) {
+          bytes.set(piece, offset)
+          offset += piece.byteLength
+        }
+        return bytes
+      })
+    )
+  })
 
 const readBytes = (
   ctx: CallContext,
-  status: number,
-  headers: Readonly<Record<string, string>>,
-  stream: Stream.Stream<Uint8Array, unknown>
+  response: HttpClientResponse.HttpClientResponse
 ): Effect.Effect<Uint8Array, HardFailure> => {
+  const status = response.status
+  const headers = response.headers as Readonly<Record<string, string>>
   const declared = Number(headers["content-length"])
   if (Number.isFinite(declared) && declared > ctx.maxResponseBytes) {
-    return Effect.fail(
-      hardFailure(ctx, "ServerError", `response body of ${declared} bytes is over the ${ctx.maxResponseBytes}-byte limit`, {
-        status,
-        requestId: requestIdOf(headers)
-      })
+    // not a byte more is buffered, and the body is cancelled: left unread, the
+    // connection would stay open until the response happened to be collected
+    return Effect.zipRight(
+      Effect.ignore(Stream.runDrain(Stream.take(response.stream, 1))),
+      Effect.fail(
+        hardFailure(ctx, "ServerError", `response body of ${declared} bytes is over the ${ctx.maxResponseBytes}-byte limit`, {
+          status,
+          requestId: requestIdOf(headers)
+        })
+      )
     )
   }
-  return readBounded(stream, ctx.maxResponseBytes).pipe(
+  const lost = (error: unknown) =>
+    new HardFailure({
+      ...classifyTransportError(error, ctx),
+      message: `connection lost while reading the HTTP ${status} response body: ${classifyTransportError(error, ctx).message}`,
+      status,
+      ...(requestIdOf(headers) === undefined ? {} : { requestId: requestIdOf(headers) })
+    })
+  // A declared length within the limit bounds the body (HTTP/1.1 reads exactly
+  // that many bytes): read it in one go. Otherwise read chunk by chunk, stopping
+  // as soon as the limit is passed.
+  if (Number.isSafeInteger(declared) && declared >= 0) {
+    return Effect.mapError(
+      Effect.map(response.arrayBuffer, (buffer) => new Uint8Array(buffer)),
+      (error) => lost(error.cause ?? error)
+    )
+  }
+  return readBounded(response.stream, ctx.maxResponseBytes).pipe(
     Effect.mapError((e) =>
       e._tag === "TooLarge"
         ? hardFailure(ctx, "ServerError", `response body is over the ${ctx.maxResponseBytes}-byte limit`, {
           status,
           requestId: requestIdOf(headers)
         })
-        : new HardFailure({
-          ...classifyTransportError(e.error, ctx),
-          message: `connection lost while reading the HTTP ${status} response body: ${classifyTransportError(e.error, ctx).message}`,
-          status,
-          ...(requestIdOf(headers) === undefined ? {} : { requestId: requestIdOf(headers) })
-        })
+        : lost(e.error)
     )
   )
 }
@@ -146,13 +188,13 @@ export const sendForBytes = (
       )
     )
     const headers = response.headers as Readonly<Record<string, string>>
-    const bytes = yield* readBytes(ctx, response.status, headers, response.stream)
+    const bytes = yield* readBytes(ctx, response)
     if (response.status < 200 || response.status >= 300) {
       const now = yield* Clock.currentTimeMillis
       return yield* Effect.fail(classifyResponse({
         status: response.status,
         headers,
-        body: new TextDecoder("utf-8").decode(bytes),
+        body: utf8.decode(bytes),
         provider: ctx.provider,
         model: ctx.model,
         now,
@@ -161,10 +203,7 @@ export const sendForBytes = (
     }
     return { status: response.status, headers, bytes }
   }).pipe(
-    Effect.timeoutFail({
-      duration: ctx.timeout,
-      onTimeout: () => hardFailure(ctx, "Timeout", `no complete response within ${Duration.format(ctx.timeout)}`)
-    })
+    (exchange) => timeoutFail(exchange, ctx.timeout, () => hardFailure(ctx, "Timeout", `no complete response within ${Duration.format(ctx.timeout)}`))
   )
 
 /**
@@ -181,7 +220,7 @@ export const send = (
   Effect.map(sendForBytes(client, request, ctx), ({ bytes, headers, status }) => ({
     status,
     headers,
-    text: new TextDecoder("utf-8").decode(bytes),
+    text: utf8.decode(bytes),
     requestId: requestIdOf(headers)
   }))
 
@@ -230,6 +269,46 @@ const errorEnvelope = (json: unknown, raw: RawResponse, ctx: CallContext): HardF
   })
 }
 
+/** The path of the first mismatch in a parse issue (`choices[0].message`), found without formatting any value. */
+const firstPath = (issue: ParseResult.ParseIssue): string => {
+  let path = ""
+  let current: ParseResult.ParseIssue | undefined = issue
+  for (let steps = 0; current !== undefined && steps < 64; steps++) {
+    switch (current._tag) {
+      case "Pointer":
+        for (const key of Array.isArray(current.path) ? current.path : [current.path]) {
+          path += typeof key === "number" ? `[${key}]` : path.length === 0 ? String(key) : `.${String(key)}`
+        }
+        current = current.issue
+        break
+      case "Composite":
+        current = Array.isArray(current.issues) ? current.issues[0] : current.issues as ParseResult.ParseIssue
+        break
+      case "Refinement":
+      case "Transformation":
+        current = current.issue
+        break
+      default:
+        current = undefined
+    }
+  }
+  return path.length === 0 ? "(root)" : path
+}
+
+/**
+ * Why a body does not match its schema, in a few hundred characters. Only the
+ * first mismatch is decoded (a body of 20 000 wrong items would otherwise take
+ * minutes to describe), and a value nested too deeply to print (a 10 000-deep
+ * array, where the formatter runs out of stack) is named by its path only.
+ */
+const describeMismatch = (error: ParseResult.ParseError): string => {
+  try {
+    return squash(formatParseError(error).replace(/\n/g, "; "), 600)
+  } catch {
+    return `${firstPath(error.issue)}: a value nested too deeply to show`
+  }
+}
+
 /**
  * Decode a 2xx JSON body. Malformed JSON or an unexpected shape is the
  * provider's fault (SPEC §1: "500 … malformed body"): `ServerError`, with the
@@ -264,19 +343,48 @@ export const decodeJson = <A, I>(
     const envelope = errorEnvelope(json, raw, ctx)
     if (envelope !== undefined) return Effect.fail(envelope)
   }
-  return Either.match(Schema.decodeUnknownEither(schema, { errors: "all", onExcessProperty: "ignore" })(json), {
+  let decoded: Either.Either<A, ParseResult.ParseError>
+  try {
+    decoded = Schema.decodeUnknownEither(schema, { errors: "first", onExcessProperty: "ignore" })(json)
+  } catch {
+    // The decoder itself can run out of stack: a union looks a discriminating
+    // literal up by the value's text, and a 10 000-deep array has none.
+    return Effect.fail(
+      errorEnvelope(json, raw, ctx) ??
+        hardFailure(ctx, "ServerError", `unexpected response shape in an HTTP ${raw.status} response: a value nested too deeply to decode`, {
+          ...extra,
+          code: "unexpected_response"
+        })
+    )
+  }
+  return Either.match(decoded, {
     onLeft: (error) =>
       Effect.fail(
         errorEnvelope(json, raw, ctx) ??
         hardFailure(
           ctx,
           "ServerError",
-          `unexpected response shape in an HTTP ${raw.status} response: ${squash(formatParseError(error).replace(/\n/g, "; "), 600)}`,
+          `unexpected response shape in an HTTP ${raw.status} response: ${describeMismatch(error)}`,
           { ...extra, code: "unexpected_response" }
         )
       ),
     onRight: Effect.succeed
   })
+}
+
+/**
+ * A value as one URL path segment, or `undefined` when it cannot be one: a
+ * string that is not well-formed UTF-16 (a lone surrogate, which JSON text
+ * can carry as `"\ud800"`) makes `encodeURIComponent` throw.
+ *
+ * @internal
+ */
+export const pathSegment = (value: string): string | undefined => {
+  try {
+    return encodeURIComponent(value)
+  } catch {
+    return undefined
+  }
 }
 
 /**

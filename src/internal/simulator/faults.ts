@@ -19,7 +19,10 @@ export const Fault = Schema.Literal(
   "emptyOutput",
   "malformedJson",
   "connectionReset",
-  "hang"
+  "hang",
+  "oversizedBody",
+  "slowDrip",
+  "midResponseDisconnect"
 )
 
 /** @internal */
@@ -30,3 +33,12 @@ export const FAULTS: ReadonlyArray<Fault> = Fault.literals
 
 /** @internal */
 export const isFault = (name: string): name is Fault => (FAULTS as ReadonlyArray<string>).includes(name)
+
+/** Length of an `oversizedBody` answer (5 MiB). @internal */
+export const OVERSIZED_BODY_BYTES = 5 * 1024 * 1024
+
+/** Bytes per piece of a `slowDrip` answer. @internal */
+export const SLOW_DRIP_BYTES = 8
+
+/** `Clock` milliseconds between the pieces of a `slowDrip` answer. @internal */
+export const SLOW_DRIP_INTERVAL_MS = 5_000

@@ -242,6 +242,34 @@ export const make = (config: SimulatorConfig) =>
       })
     }
 
+    /**
+     * A 200 answer with `body`, or the body-level fault the decision asks for
+     * (`malformedJson`, `oversizedBody`, `slowDrip`, `midResponseDisconnect`).
+     */
+    const answer = (d: Decision, m: ModelRuntime, request: HttpServerRequest.HttpServerRequest, body: unknown): Response => {
+      switch (d.outcome) {
+        case "malformedJson":
+          return malformed(body)
+        case "oversizedBody":
+          // odd occurrences (per model) chunked, even ones with a Content-Length: both of a client's bounding paths
+          return Wire.oversizedJson(body, m.outcomes.oversizedBody % 2 === 0)
+        case "slowDrip":
+          return Wire.slowDripJson(body)
+        case "midResponseDisconnect": {
+          const socket = NodeHttpServerRequest.toIncomingMessage(request).socket
+          // flush what was written, then close: the client sees the body end early
+          return Wire.midResponseDisconnectJson(body, () => socket.end(() => socket.destroy()))
+        }
+        default:
+          return Wire.json(200, body)
+      }
+    }
+
+    /** Whether the decision is a body-level fault (the answer is not delivered whole). */
+    const isBodyFault = (outcome: Outcome): boolean =>
+      outcome === "malformedJson" || outcome === "oversizedBody" || outcome === "slowDrip" ||
+      outcome === "midResponseDisconnect"
+
     const readJson = (request: HttpServerRequest.HttpServerRequest): Effect.Effect<Json | undefined> =>
       request.text.pipe(
         Effect.map((text) => {
@@ -375,7 +403,7 @@ export const make = (config: SimulatorConfig) =>
         service_tier: "default",
         system_fingerprint: `fp_${hexId(10, modelId)}`
       }
-      return d.outcome === "malformedJson" ? malformed(response) : Wire.json(200, response)
+      return answer(d, m, request, response)
     })
 
     // -------------------------------------------------------------------------
@@ -487,7 +515,7 @@ export const make = (config: SimulatorConfig) =>
           total_tokens: promptTokens + 1056 * n
         }
       }
-      return d.outcome === "malformedJson" ? malformed(response) : Wire.json(200, response)
+      return answer(d, m, request, response)
     })
 
     // -------------------------------------------------------------------------
@@ -615,7 +643,7 @@ export const make = (config: SimulatorConfig) =>
           Math.max(1, tokens(fullText))
         )
       }
-      return d.outcome === "malformedJson" ? malformed(response) : Wire.json(200, response)
+      return answer(d, m, request, response)
     })
 
     // -------------------------------------------------------------------------
@@ -813,7 +841,7 @@ export const make = (config: SimulatorConfig) =>
         : dialect === "kling"
         ? klingTask(task, d.simNow, requestId)
         : { id }
-      if (d.outcome === "malformedJson") return malformed(response)
+      if (isBodyFault(d.outcome)) return answer(d, m, request, response)
       tasks.set(id, task)
       return Wire.json(200, response)
     })

@@ -6,7 +6,9 @@
  * @internal
  */
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import { Duration, Effect, Stream } from "effect"
 import type { Fault } from "../../Simulator.js"
+import { OVERSIZED_BODY_BYTES, SLOW_DRIP_BYTES, SLOW_DRIP_INTERVAL_MS } from "./faults.js"
 
 /**
  * Whose error shapes an answer uses: the OpenAI-compatible routes, Gemini, or
@@ -339,4 +341,92 @@ const runwayFault = (fault: Fault, ctx: FaultContext): HttpServerResponse.HttpSe
     default:
       return undefined
   }
+}
+
+// ---------------------------------------------------------------------------
+// body-level faults: the status and headers are fine, the body is not
+// ---------------------------------------------------------------------------
+
+const encoder = new TextEncoder()
+const PAD_CHUNK_BYTES = 64 * 1024
+/** One shared, never-mutated chunk of padding: a 5 MiB body costs 64 KiB of memory. */
+const PAD_CHUNK = encoder.encode("a".repeat(PAD_CHUNK_BYTES))
+
+/**
+ * HTTP 200 with a body of exactly `OVERSIZED_BODY_BYTES`:
+ * `{"x_padding":"aaaa…",` + the answer's own fields; chunked (no
+ * `Content-Length`) unless `declareLength`.
+ * Valid JSON, so a client without a size bound reads it all and succeeds;
+ * produced lazily, chunk by chunk, as fast as the client reads.
+ *
+ * @internal
+ */
+export const oversizedJson = (
+  body: unknown,
+  declareLength: boolean = false,
+  totalBytes: number = OVERSIZED_BODY_BYTES
+): HttpServerResponse.HttpServerResponse => {
+  const answer = JSON.stringify(body)
+  const head = encoder.encode(`{"x_padding":"`)
+  const tail = encoder.encode(answer.length > 2 ? `",${answer.slice(1)}` : `"}`)
+  const padding = Math.max(0, totalBytes - head.byteLength - tail.byteLength)
+  const full = Math.floor(padding / PAD_CHUNK_BYTES)
+  const rest = padding - full * PAD_CHUNK_BYTES
+  const pad = Stream.repeatValue(PAD_CHUNK).pipe(Stream.take(full))
+  return HttpServerResponse.stream(
+    Stream.make(head).pipe(
+      Stream.concat(pad),
+      Stream.concat(Stream.make(PAD_CHUNK.subarray(0, rest), tail))
+    ),
+    declareLength
+      ? { status: 200, contentType: "application/json", contentLength: head.byteLength + padding + tail.byteLength }
+      : { status: 200, contentType: "application/json" }
+  )
+}
+
+/**
+ * HTTP 200 whose headers go out at once and whose body (the full answer)
+ * follows `SLOW_DRIP_BYTES` bytes at a time, one piece every
+ * `SLOW_DRIP_INTERVAL_MS` of `Clock` time.
+ *
+ * @internal
+ */
+export const slowDripJson = (
+  body: unknown,
+  pieceBytes: number = SLOW_DRIP_BYTES,
+  intervalMs: number = SLOW_DRIP_INTERVAL_MS
+): HttpServerResponse.HttpServerResponse => {
+  const bytes = encoder.encode(JSON.stringify(body))
+  const pieces = Math.ceil(bytes.byteLength / pieceBytes)
+  const piece = (i: number) => bytes.subarray(i * pieceBytes, (i + 1) * pieceBytes)
+  return HttpServerResponse.stream(
+    Stream.make(piece(0)).pipe(
+      Stream.concat(
+        Stream.range(1, pieces - 1).pipe(
+          Stream.mapEffect((i) => Effect.as(Effect.sleep(Duration.millis(intervalMs)), piece(i)))
+        )
+      )
+    ),
+    { status: 200, contentType: "application/json" }
+  )
+}
+
+/**
+ * HTTP 200 with the first half of the answer, after which `disconnect` closes
+ * the connection (the body never ends; the response is then abandoned).
+ *
+ * @internal
+ */
+export const midResponseDisconnectJson = (body: unknown, disconnect: () => void): HttpServerResponse.HttpServerResponse => {
+  const text = JSON.stringify(body)
+  const half = encoder.encode(text.slice(0, Math.max(1, Math.floor(text.length / 2))))
+  return HttpServerResponse.stream(
+    Stream.make(half).pipe(
+      Stream.concat(Stream.fromEffect(Effect.suspend(() => {
+        disconnect()
+        return Effect.never
+      })))
+    ),
+    { status: 200, contentType: "application/json" }
+  )
 }
