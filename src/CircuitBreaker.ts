@@ -63,7 +63,7 @@ export type State = "closed" | "open" | "half-open"
  * | `consecutiveFailures` | 5 | issue #3 §2 (low-traffic models still trip) |
  * | `openDuration` | 300 s | SPEC §5 (recovery time) |
  * | `openBackoffFactor` | 2 | issue #3 §2 |
- * | `maxOpenDuration` | 30 min | issue #3 §2 |
+ * | `maxOpenDuration` | 10 min | issue #3 §2 (backoff, capped): a trial is one request, so the cap keeps the return to a recovered model within 10 min (bench §1: 30 min held it off for ~20 min) |
  * | `halfOpenProbes` | 1 | SPEC §5 ("a trial request") |
  * | `lastResortInterval` | 10 s | at most one last-resort trial (`lastResort`) per model in this time while its breaker is open |
  * | `isFailure` | `HardFailure` with reason `Overloaded`, `ServerError`, `Timeout`, `Network` or `RateLimited` | issue #3 §2 |
@@ -93,7 +93,7 @@ export interface CircuitBreakerOptions {
   readonly openDuration?: Duration.DurationInput
   /** Each failed probe multiplies the open time by this. Finite, ≥ 1. Default 2. */
   readonly openBackoffFactor?: number
-  /** The open time never exceeds this. Finite, ≥ `openDuration`. Default 30 minutes. */
+  /** The open time never exceeds this. Finite, ≥ `openDuration`. Default 10 minutes. */
   readonly maxOpenDuration?: Duration.DurationInput
   /** Trial calls admitted at once when half-open; all must succeed to close. Integer ≥ 1. Default 1. */
   readonly halfOpenProbes?: number
@@ -307,7 +307,7 @@ export const defaults: {
   consecutiveFailures: 5,
   openDuration: Duration.seconds(300),
   openBackoffFactor: 2,
-  maxOpenDuration: Duration.minutes(30),
+  maxOpenDuration: Duration.minutes(10),
   halfOpenProbes: 1,
   lastResortInterval: Duration.seconds(10),
   isFailure: isCountedFailure

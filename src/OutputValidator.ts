@@ -85,8 +85,22 @@ export const json = <A, I>(schema: Schema.Schema<A, I, never>): OutputValidator 
   const decode = Schema.decodeUnknownEither(Schema.parseJson(schema), { errors: "all" })
   return make("json", `JSON matching ${String(Schema.encodedSchema(schema).ast)}`, (output) => {
     const body = fenced.exec(output)?.[1] ?? output
-    return Either.match(decode(body), {
-      onLeft: (error) => Option.some(ParseResult.TreeFormatter.formatErrorSync(error)),
+    let decoded: ReturnType<typeof decode>
+    try {
+      decoded = decode(body)
+    } catch {
+      // output nested too deeply for the decoder (thousands of levels): not the JSON asked for
+      return Option.some("the output is nested too deeply to check")
+    }
+    return Either.match(decoded, {
+      onLeft: (error) => {
+        try {
+          return Option.some(ParseResult.TreeFormatter.formatErrorSync(error))
+        } catch {
+          // a value nested too deeply to describe (the formatter runs out of stack)
+          return Option.some("the output does not match (a value nested too deeply to describe)")
+        }
+      },
       onRight: () => Option.none()
     })
   })

@@ -65,8 +65,11 @@ const statusByDialect: Readonly<Record<string, VideoStatus>> = {
  *
  * @since 0.1.0
  */
-export const normalizeStatus = (raw: string): Option.Option<VideoStatus> =>
-  Option.fromNullable(statusByDialect[raw.trim().toLowerCase()])
+export const normalizeStatus = (raw: string): Option.Option<VideoStatus> => {
+  const key = raw.trim().toLowerCase()
+  // own keys only: "constructor" or "__proto__" are not statuses
+  return Object.hasOwn(statusByDialect, key) ? Option.fromNullable(statusByDialect[key]) : Option.none()
+}
 
 /**
  * Is the task finished, one way or the other?

@@ -40,7 +40,7 @@ describe("CircuitBreaker", () => {
     expect(Duration.toSeconds(d.window)).toBe(60)
     expect([d.buckets, d.minimumCalls, d.failureRateThreshold, d.consecutiveFailures]).toEqual([12, 5, 0.3, 5])
     expect(Duration.toSeconds(d.openDuration)).toBe(300)
-    expect([d.openBackoffFactor, Duration.toMinutes(d.maxOpenDuration), d.halfOpenProbes]).toEqual([2, 30, 1])
+    expect([d.openBackoffFactor, Duration.toMinutes(d.maxOpenDuration), d.halfOpenProbes]).toEqual([2, 10, 1])
   })
 
   it("counts only overload-like hard failures by default", () => {
@@ -249,7 +249,7 @@ describe("CircuitBreaker", () => {
 
     it.effect("a failed probe re-opens it for twice as long, capped at maxOpenDuration, reset after closing", () =>
       Effect.gen(function*() {
-        const breaker = yield* opened() // t = 0, open 300 s
+        const breaker = yield* opened("m", { maxOpenDuration: "30 minutes" }) // t = 0, open 300 s
         const openTimes: Array<number> = []
         for (let i = 0; i < 5; i++) {
           const until = (yield* breaker.snapshot).openUntil ?? 0

@@ -181,3 +181,13 @@ describe("OutputValidator.make and validate", () => {
     expect(ran).toEqual(["a", "b"])
   })
 })
+
+describe("OutputValidator.json on output nested thousands of levels deep", () => {
+  it("rejects it with a reason instead of crashing", () => {
+    const deep = "[".repeat(20_000) + "]".repeat(20_000)
+    const validator = OutputValidator.json(Schema.Struct({ title: Schema.String }))
+    const problem = OutputValidator.validate([validator], deep)
+    expect(Option.isSome(problem)).toBe(true)
+  })
+})
+

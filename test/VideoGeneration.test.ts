@@ -48,3 +48,10 @@ describe("failureOf", () => {
     expect(isRetryable(failure)).toBe(true)
   })
 })
+
+describe("VideoGeneration.normalizeStatus with a built-in property name", () => {
+  it("is not a status", () => {
+    expect(Option.isNone(normalizeStatus("constructor"))).toBe(true)
+    expect(Option.isNone(normalizeStatus("__proto__"))).toBe(true)
+  })
+})
