@@ -14,6 +14,10 @@ import { ImageRequest } from "../src/ImageGeneration.js"
 import * as OpenAICompatible from "../src/OpenAICompatible.js"
 import { Message, TextRequest } from "../src/TextGeneration.js"
 import { HttpLive, KEY, serveFixed, startSimulator } from "./support/simulator.js"
+import { leaksBySurface } from "./support/leaks.js"
+
+/** The masked echo built from the key's head and tail, e.g. `gw-li***1c3e`. */
+const masked = (key: string): string => `${key.slice(0, 5)}***${key.slice(-4)}`
 
 // ---------------------------------------------------------------------------
 // keys and what counts as a leak
@@ -25,45 +29,6 @@ const GW_KEY = "gw-live-7f3a9c2e5b8d4a1f6e0b1c3e"
 const SK_KEY = "sk-proj-Zq4T8mW2xN6vB1cR9kL3pH7s"
 /** A key with characters that URL-encoding and JSON escaping change. */
 const B64_KEY = "gw-b64-Qk7Zp2+Rm9Xw4/Tn8Hc5=Vb3Lm1"
-
-/** The masked echo built from the key's head and tail, e.g. `gw-li***1c3e`. */
-const masked = (key: string): string => `${key.slice(0, 5)}***${key.slice(-4)}`
-
-/** The spellings of a key that must never be visible. */
-const spellings = (key: string): ReadonlyArray<string> => [
-  ...new Set([
-    key,
-    encodeURIComponent(key),
-    encodeURIComponent(key).toLowerCase(),
-    JSON.stringify(key).slice(1, -1),
-    key.replaceAll("/", "\\/"),
-    masked(key)
-  ])
-]
-
-/** Runs of this many consecutive characters of a key count as a piece of it (a key cut at a truncation point). */
-const FRAGMENT = 12
-
-/** The spellings of `key` found in `text`, else its longest piece of at least {@link FRAGMENT} characters. */
-const leaksIn = (text: string, key: string): ReadonlyArray<string> => {
-  const found = spellings(key).filter((form) => text.includes(form))
-  if (found.length > 0) return found
-  for (let length = key.length - 1; length >= FRAGMENT; length--) {
-    for (let i = 0; i + length <= key.length; i++) {
-      const piece = key.slice(i, i + length)
-      if (text.includes(piece)) return [`piece ${JSON.stringify(piece)}`]
-    }
-  }
-  return []
-}
-
-/** `{ where: [leaks] }` for every surface that shows a key, so a failing test says where. */
-const leaksBySurface = (surfaces: Readonly<Record<string, string>>, keys: ReadonlyArray<string>) =>
-  Object.fromEntries(
-    Object.entries(surfaces)
-      .map(([where, text]) => [where, keys.flatMap((key) => leaksIn(text, key))] as const)
-      .filter(([, leaks]) => leaks.length > 0)
-  )
 
 /** Every way a failure gets shown to a person or stored by a system. */
 const surfacesOf = (failure: GenerationFailure): Record<string, string> => ({

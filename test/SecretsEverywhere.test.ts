@@ -25,6 +25,7 @@ import * as Simulator from "../src/Simulator.js"
 import { Message } from "../src/TextGeneration.js"
 import { settle } from "./support/clock.js"
 import { HttpLive, testConfig } from "./support/simulator.js"
+import { leaksBySurface as leaksBySurfaceOf } from "./support/leaks.js"
 
 // ---------------------------------------------------------------------------
 // keys and what counts as a leak
@@ -64,51 +65,9 @@ afterAll(() => {
   for (const name of Object.keys(ENV)) delete process.env[name]
 })
 
-/** Masked echoes: `gw-li***5b8d` (OpenAI's 5 + 4), `gw-li***c2e5b8d`, and other head/tail lengths. */
-const masks = (key: string): ReadonlyArray<string> => {
-  const out: Array<string> = []
-  for (let head = 3; head <= 8; head++) {
-    for (let tail = 4; tail <= 8; tail++) out.push(`${key.slice(0, head)}***${key.slice(-tail)}`, `${key.slice(0, head)}...${key.slice(-tail)}`)
-  }
-  return out
-}
-
-/** The spellings of a key that must never be visible. */
-const spellings = (key: string): ReadonlyArray<string> => [
-  ...new Set([
-    key,
-    encodeURIComponent(key),
-    encodeURIComponent(key).toLowerCase(),
-    JSON.stringify(key).slice(1, -1),
-    JSON.stringify(JSON.stringify(key)).slice(2, -2),
-    key.replaceAll("/", "\\/"),
-    Buffer.from(key).toString("base64"),
-    ...masks(key)
-  ])
-]
-
-/** Runs of this many consecutive characters of a key count as a piece of it. */
-const FRAGMENT = 12
-
-const leaksIn = (text: string, key: string): ReadonlyArray<string> => {
-  const found = spellings(key).filter((form) => text.includes(form))
-  if (found.length > 0) return found
-  for (let length = key.length - 1; length >= FRAGMENT; length--) {
-    for (let i = 0; i + length <= key.length; i++) {
-      const piece = key.slice(i, i + length)
-      if (text.includes(piece)) return [`piece ${JSON.stringify(piece)}`]
-    }
-  }
-  return []
-}
-
 /** `{ where: [leaks] }` for every surface that shows a key (or the `SECRET` marker of the configured keys). */
 const leaksBySurface = (surfaces: Readonly<Record<string, string>>, keys: ReadonlyArray<string> = ALL_KEYS) =>
-  Object.fromEntries(
-    Object.entries(surfaces)
-      .map(([where, text]) => [where, [...keys.flatMap((key) => leaksIn(text, key)), ...(text.includes("SECRET") ? ["marker SECRET"] : [])]] as const)
-      .filter(([, leaks]) => leaks.length > 0)
-  )
+  leaksBySurfaceOf(surfaces, keys, "SECRET")
 
 const show = (u: unknown): string => {
   if (typeof u === "string") return u
