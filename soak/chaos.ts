@@ -310,7 +310,7 @@ const soak = (options: SoakOptions, clock: VirtualClock, supervisor: Supervisor.
             options.progress?.(
               `  ${String(done).padStart(6)} / ${requests}  heap ${(samples.at(-1)!.heapUsed / 1048576).toFixed(1)} MB  real ${
                 ((Date.now() - realStart) / 1000).toFixed(1)
-              } s  virtual ${Duration.format(Duration.millis(clock.unsafeCurrentTimeMillis() - virtualStart))}`
+              } s  virtual ${Duration.format(Duration.seconds(Math.round((clock.unsafeCurrentTimeMillis() - virtualStart) / 1000)))}`
             )
           }
         })
@@ -423,7 +423,7 @@ export const formatReport = (r: SoakReport): string => {
     lines.push(title)
     for (const [k, v] of Object.entries(rows).sort((a, b) => b[1] - a[1])) lines.push(`  ${k.padEnd(58)} ${String(v).padStart(7)}`)
   }
-  lines.push(`chaos soak: ${r.requests} requests in ${(r.realMs / 1000).toFixed(1)} s real, ${Duration.format(Duration.millis(r.virtualMs))} virtual`)
+  lines.push(`chaos soak: ${r.requests} requests in ${(r.realMs / 1000).toFixed(1)} s real, ${Duration.format(Duration.seconds(Math.round(r.virtualMs / 1000)))} virtual`)
   lines.push(`  successes ${r.successes}, typed failures ${r.typedFailures}, untyped ${r.untypedFailures}, defects ${r.defects}, interrupted ${r.interruptions}, lost ${r.lost}`)
   table("outcomes by kind", r.outcomes)
   table("upstream attempts (category/reason)", r.attempts)
