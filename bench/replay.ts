@@ -18,6 +18,7 @@ import { NodeHttpClient } from "@effect/platform-node"
 import { HttpClient } from "@effect/platform"
 import { Deferred, Duration, Effect, Exit, Logger, LogLevel, Random } from "effect"
 import { cpus } from "node:os"
+import * as Demo from "../src/Demo.js"
 import * as Simulator from "../src/Simulator.js"
 import { ReplayClock, trackedClient } from "./replay/clock.js"
 import { cockatielStrategy } from "./replay/cockatiel.js"
@@ -142,11 +143,8 @@ const ALL: ReadonlyArray<StrategyId> = ["none", "seed-001", "seed-000", "toolkit
 const FULL_REQUESTS = 100_000
 const FULL_HOURS = 24
 
-const percentiles = (values: Float64Array): Percentiles => {
-  const sorted = Float64Array.from(values).sort()
-  const at = (p: number) => (sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!)
-  return { p50: at(0.5), p95: at(0.95), p99: at(0.99), max: sorted.length === 0 ? 0 : sorted[sorted.length - 1]! }
-}
+// nearest-rank, as the demo reports them
+const percentiles = (values: Float64Array): Percentiles => Demo.percentiles(Array.from(values))
 
 const count = (into: Record<string, number>, key: string) => {
   into[key] = (into[key] ?? 0) + 1

@@ -15,6 +15,8 @@ import type { HttpClient } from "@effect/platform"
 import { Context, Duration, Effect, Layer, type Scope } from "effect"
 import * as CircuitBreaker from "./CircuitBreaker.js"
 import * as FallbackChain from "./FallbackChain.js"
+// requests are built without re-validation: every provider made with `Provider.make` checks them before any I/O
+import { trusted } from "./internal/adapter.js"
 import { type GenerationFailure, HardFailure } from "./Failure.js"
 import * as ImageDelivery from "./ImageDelivery.js"
 import { ImageRequest } from "./ImageGeneration.js"
@@ -140,14 +142,6 @@ export interface ResilientClientService {
   /** Queue status of each model's load control. */
   readonly queues: Effect.Effect<ReadonlyArray<{ readonly model: string; readonly status: LoadControl.QueueStatus }>>
 }
-
-/**
- * A request built without validation: every provider made with
- * `Provider.make` checks requests against their Schema before any I/O
- * (`BadRequest` naming the field), and the class constructor's own check
- * costs tens of microseconds.
- */
-const trusted = <Fields, C>(Class: new(fields: Fields, disableValidation: true) => C, fields: Fields): C => new Class(fields, true)
 
 /**
  * The client in scope.

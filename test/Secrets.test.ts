@@ -6,7 +6,7 @@
  * the key back the ways real providers and gateways do.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Effect, Exit, HashMap, List, Logger, LogLevel, Redacted, Schema, Tracer } from "effect"
+import { Cause, Effect, Exit, Logger, LogLevel, Redacted, Schema, Tracer } from "effect"
 import { inspect } from "node:util"
 import { type GenerationFailure, GenerationFailure as GenerationFailureSchema } from "../src/Failure.js"
 import * as Gemini from "../src/Gemini.js"
@@ -14,7 +14,7 @@ import { ImageRequest } from "../src/ImageGeneration.js"
 import * as OpenAICompatible from "../src/OpenAICompatible.js"
 import { Message, TextRequest } from "../src/TextGeneration.js"
 import { HttpLive, KEY, serveFixed, startSimulator } from "./support/simulator.js"
-import { leaksBySurface } from "./support/leaks.js"
+import { leaksBySurface, renderLogLine, show } from "./support/leaks.js"
 
 /** The masked echo built from the key's head and tail, e.g. `gw-li***1c3e`. */
 const masked = (key: string): string => `${key.slice(0, 5)}***${key.slice(-4)}`
@@ -248,15 +248,6 @@ interface RecordedSpan {
   exit: Exit.Exit<unknown, unknown> | undefined
 }
 
-const show = (u: unknown): string => {
-  if (typeof u === "string") return u
-  try {
-    return `${String(u)} ${JSON.stringify(u, (_, v: unknown) => (typeof v === "bigint" ? String(v) : v))} ${inspect(u, { depth: 6 })}`
-  } catch {
-    return `${String(u)} ${inspect(u, { depth: 6 })}`
-  }
-}
-
 /** A tracer that keeps every span with its attributes, events, links and exit. */
 const recordingTracer = () => {
   const spans: Array<RecordedSpan> = []
@@ -354,18 +345,7 @@ describe("Secrets: tracing spans", () => {
 const recordingLogger = () => {
   const lines: Array<string> = []
   const logger = Logger.make<unknown, void>((options) => {
-    lines.push(
-      [
-        Logger.stringLogger.log(options),
-        Logger.logfmtLogger.log(options),
-        Logger.jsonLogger.log(options),
-        show(Logger.structuredLogger.log(options)),
-        show(options.message),
-        Cause.pretty(options.cause),
-        ...[...HashMap.toEntries(options.annotations)].map(([k, v]) => `${k}=${show(v)}`),
-        ...List.toArray(options.spans).map((s) => s.label)
-      ].join("\n")
-    )
+    lines.push(renderLogLine(options))
   })
   return { logger, lines }
 }

@@ -13,7 +13,7 @@
  */
 import { NodeContext } from "@effect/platform-node"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Cause, Console, Effect, Exit, Fiber, HashMap, Layer, List, Logger, LogLevel, Schema, TestClock } from "effect"
+import { Cause, Console, Effect, Exit, Fiber, Layer, Logger, LogLevel, Schema, TestClock } from "effect"
 import { mkdtempSync, writeFileSync } from "node:fs"
 import * as Http from "node:http"
 import { tmpdir } from "node:os"
@@ -25,7 +25,7 @@ import * as Simulator from "../src/Simulator.js"
 import { Message } from "../src/TextGeneration.js"
 import { settle } from "./support/clock.js"
 import { HttpLive, testConfig } from "./support/simulator.js"
-import { leaksBySurface as leaksBySurfaceOf } from "./support/leaks.js"
+import { leaksBySurface as leaksBySurfaceOf, renderLogLine, show } from "./support/leaks.js"
 
 // ---------------------------------------------------------------------------
 // keys and what counts as a leak
@@ -69,15 +69,6 @@ afterAll(() => {
 const leaksBySurface = (surfaces: Readonly<Record<string, string>>, keys: ReadonlyArray<string> = ALL_KEYS) =>
   leaksBySurfaceOf(surfaces, keys, "SECRET")
 
-const show = (u: unknown): string => {
-  if (typeof u === "string") return u
-  try {
-    return `${String(u)} ${JSON.stringify(u, (_, v: unknown) => (typeof v === "bigint" ? String(v) : v))} ${inspect(u, { depth: 8 })}`
-  } catch {
-    return `${String(u)} ${inspect(u, { depth: 8 })}`
-  }
-}
-
 describe("SecretsEverywhere: the leak detector", () => {
   it("finds every spelling and a piece of a key, and passes the scrubbed forms", () => {
     const found = (text: string) => Object.keys(leaksBySurface({ text }, [GW_KEY, B64_KEY]).text === undefined ? {} : { leak: 1 })
@@ -110,16 +101,7 @@ interface Captured {
 const capture = (): Captured => {
   const logs: Array<string> = []
   const logger = Logger.make<unknown, void>((options) => {
-    logs.push([
-      Logger.stringLogger.log(options),
-      Logger.logfmtLogger.log(options),
-      Logger.jsonLogger.log(options),
-      show(Logger.structuredLogger.log(options)),
-      show(options.message),
-      Cause.pretty(options.cause),
-      ...[...HashMap.toEntries(options.annotations)].map(([k, v]) => `${k}=${show(v)}`),
-      ...List.toArray(options.spans).map((s) => s.label)
-    ].join("\n"))
+    logs.push(renderLogLine(options))
   })
   return { out: [], err: [], logs, logger }
 }

@@ -9,6 +9,17 @@ import { timeoutFail } from "../src/internal/timeout.js"
 
 const late = () => "timed out" as const
 
+/** A call that never answers, saying when it has started and whether it was interrupted. */
+const hangingCall = Effect.gen(function*() {
+  const interrupted = yield* Deferred.make<void>()
+  const started = yield* Deferred.make<void>()
+  const call = Deferred.succeed(started, undefined).pipe(
+    Effect.zipRight(Effect.never),
+    Effect.onInterrupt(() => Deferred.succeed(interrupted, undefined))
+  )
+  return { call, interrupted, started }
+})
+
 afterEach(() => {
   vi.useRealTimers()
 })
@@ -34,12 +45,7 @@ describe("attempt time-out", () => {
   it.live("on the live clock a call still running when the timer fires is interrupted and the time-out is the failure", () =>
     Effect.gen(function*() {
       vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] })
-      const interrupted = yield* Deferred.make<void>()
-      const started = yield* Deferred.make<void>()
-      const call = Deferred.succeed(started, undefined).pipe(
-        Effect.zipRight(Effect.never),
-        Effect.onInterrupt(() => Deferred.succeed(interrupted, undefined))
-      )
+      const { call, interrupted, started } = yield* hangingCall
       const fiber = yield* Effect.fork(Effect.either(timeoutFail(call, Duration.seconds(120), late)))
       yield* Deferred.await(started)
       vi.advanceTimersByTime(119_999)
@@ -54,12 +60,7 @@ describe("attempt time-out", () => {
   it.live("on the live clock interrupting the caller interrupts the call and clears the timer", () =>
     Effect.gen(function*() {
       vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] })
-      const interrupted = yield* Deferred.make<void>()
-      const started = yield* Deferred.make<void>()
-      const call = Deferred.succeed(started, undefined).pipe(
-        Effect.zipRight(Effect.never),
-        Effect.onInterrupt(() => Deferred.succeed(interrupted, undefined))
-      )
+      const { call, interrupted, started } = yield* hangingCall
       const fiber = yield* Effect.fork(timeoutFail(call, Duration.seconds(120), late))
       yield* Deferred.await(started)
       const exit = yield* Fiber.interrupt(fiber)

@@ -76,40 +76,24 @@ export const hardFailure = (
  */
 export const readBounded = (
   stream: Stream.Stream<Uint8Array, unknown>,
-  maxBytes: number,
-  /** The declared length, when known: the buffer is allocated once (the limit still holds chunk by chunk). */
-  declared?: number
+  maxBytes: number
 ): Effect.Effect<Uint8Array, { readonly _tag: "Transport"; readonly error: unknown } | { readonly _tag: "TooLarge"; readonly size: number }> =>
   Effect.suspend(() => {
-    // one preallocated buffer when the length is declared (and within the limit), else a list of chunks
-    const exact = declared !== undefined && Number.isSafeInteger(declared) && declared >= 0 && declared <= maxBytes
-      ? new Uint8Array(declared)
-      : undefined
     let size = 0
-    let inExact = 0
     const chunks: Array<Uint8Array> = []
     return stream.pipe(
       Stream.mapError((error) => ({ _tag: "Transport" as const, error })),
       Stream.runForEachChunk((chunk) => {
         for (const piece of chunk) {
-          const next = size + piece.byteLength
-          if (next > maxBytes) return Effect.fail({ _tag: "TooLarge" as const, size: next })
-          if (exact !== undefined && chunks.length === 0 && next <= exact.byteLength) {
-            exact.set(piece, size)
-            inExact = next
-          } else {
-            chunks.push(piece)
-          }
-          size = next
+          size += piece.byteLength
+          if (size > maxBytes) return Effect.fail({ _tag: "TooLarge" as const, size })
+          chunks.push(piece)
         }
         return Effect.void
       }),
       Effect.map(() => {
-        if (exact !== undefined && chunks.length === 0) return inExact === exact.byteLength ? exact : exact.subarray(0, inExact)
-        // no (or a wrong) declared length: join what came
         const bytes = new Uint8Array(size)
-        if (exact !== undefined) bytes.set(exact.subarray(0, inExact), 0)
-        let offset = inExact
+        let offset = 0
         for (const piece of chunks) {
           bytes.set(piece, offset)
           offset += piece.byteLength

@@ -1,3 +1,6 @@
+import { Cause, HashMap, List, Logger } from "effect"
+import { inspect } from "node:util"
+
 /**
  * Finding an API key in text, however it was spelled: raw, URL-encoded,
  * JSON-escaped (once or twice), base64, the masked echoes providers send
@@ -57,3 +60,26 @@ export const leaksBySurface = (
       )
       .filter(([, leaks]) => leaks.length > 0)
   )
+
+/** A value as a person or a system could see it: `String`, JSON (bigints as strings) and `inspect`. */
+export const show = (u: unknown): string => {
+  if (typeof u === "string") return u
+  try {
+    return `${String(u)} ${JSON.stringify(u, (_, v: unknown) => (typeof v === "bigint" ? String(v) : v))} ${inspect(u, { depth: 8 })}`
+  } catch {
+    return `${String(u)} ${inspect(u, { depth: 8 })}`
+  }
+}
+
+/** One log line as every stock logger would render it, with its cause, annotations and spans. */
+export const renderLogLine = (options: Logger.Logger.Options<unknown>): string =>
+  [
+    Logger.stringLogger.log(options),
+    Logger.logfmtLogger.log(options),
+    Logger.jsonLogger.log(options),
+    show(Logger.structuredLogger.log(options)),
+    show(options.message),
+    Cause.pretty(options.cause),
+    ...[...HashMap.toEntries(options.annotations)].map(([k, v]) => `${k}=${show(v)}`),
+    ...List.toArray(options.spans).map((s) => s.label)
+  ].join("\n")
