@@ -1,4 +1,4 @@
-import { describe, expect, it } from "@effect/vitest"
+import { expect, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import * as CircuitBreaker from "../src/CircuitBreaker.js"
 import * as ModelStatus from "../src/ModelStatus.js"
@@ -6,6 +6,7 @@ import * as ResilientClient from "../src/ResilientClient.js"
 import * as RetryPolicy from "../src/RetryPolicy.js"
 import * as StatusServer from "../src/StatusServer.js"
 import { launchBrowser } from "./support/browser.js"
+import { Chromium, describeWithService } from "./support/systemService.js"
 import { HttpLive, startSimulator } from "./support/simulator.js"
 
 // real time: the browser's EventSource runs on its own clock; retries are kept tiny
@@ -13,7 +14,7 @@ const Policies = Layer.mergeAll(RetryPolicy.layer({ jitter: "none", base: "5 mil
 
 const rgb = { green: "rgb(22, 163, 74)", red: "rgb(220, 38, 38)" }
 
-describe("status page in real headless Chromium", () => {
+describeWithService(Chromium, "status page in real headless Chromium", () => {
   it.live("a model's row turns red when the simulator takes it down and green when it comes back, live, without a reload", () =>
     Effect.gen(function*() {
       const { gemini, openai, sim } = yield* startSimulator()

@@ -1,20 +1,24 @@
 import { Effect } from "effect"
-import { existsSync } from "node:fs"
 import { type Browser, chromium } from "playwright-core"
+import { Chromium, locate } from "./systemService.js"
 
-const candidates = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]
-
-/** Debian's Chromium (`.ci/run` installs it). Fails loudly when it is missing: the browser test must not skip silently. */
-export const chromiumPath = (): string => {
-  const found = [process.env["CHROMIUM_PATH"], ...candidates].find((p): p is string => p !== undefined && existsSync(p))
-  if (found === undefined) throw new Error(`no Chromium found (looked at ${candidates.join(", ")}; set CHROMIUM_PATH); .ci/run installs Debian's chromium`)
-  return found
-}
-
-/** A headless Chromium for the length of the scope. */
+/**
+ * A headless Chromium for the length of the scope. Suites that use it are
+ * declared with `describeWithService(Chromium, …)` (./systemService.ts), which
+ * skips them (or, in CI, fails them) when Chromium is missing, so reaching the
+ * `die` here is a bug in the suite, not a missing install.
+ */
 export const launchBrowser = Effect.acquireRelease(
-  Effect.promise((): Promise<Browser> =>
-    chromium.launch({ executablePath: chromiumPath(), headless: true, args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"] })
-  ),
+  Effect.suspend(() => {
+    const executablePath = locate(Chromium)
+    if (executablePath === undefined) return Effect.dieMessage("no Chromium: declare the suite with describeWithService(Chromium, …)")
+    return Effect.promise((): Promise<Browser> =>
+      chromium.launch({
+        executablePath,
+        headless: true,
+        args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking", "--disable-component-update", "--no-first-run"]
+      })
+    )
+  }),
   (browser) => Effect.promise(() => browser.close())
 )
