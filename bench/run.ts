@@ -11,12 +11,13 @@ import { cpus } from "node:os"
 import { join } from "node:path"
 import * as Chart from "./chart.js"
 import * as Http from "./http.js"
+import * as Imports from "./imports.js"
 import * as Memory from "./memory.js"
 import * as Overhead from "./overhead.js"
 import * as Replay from "./replay.js"
 
-type Section = "replay" | "overhead" | "http" | "memory"
-const ALL: ReadonlyArray<Section> = ["replay", "overhead", "http", "memory"]
+type Section = "replay" | "overhead" | "http" | "memory" | "imports"
+const ALL: ReadonlyArray<Section> = ["replay", "overhead", "http", "memory", "imports"]
 
 const fmtNs = (ns: number) => (ns >= 1000 ? `${(ns / 1000).toFixed(2)} µs` : `${ns.toFixed(0)} ns`)
 const arg = (name: string): string | undefined => {
@@ -156,6 +157,14 @@ const main = async () => {
       }),
       marker: { value: 4096, label: "4 KB" }
     })
+  }
+
+  if (only.includes("imports")) {
+    console.log("## Import time …")
+    const imports = Imports.run(join(process.cwd(), "dist-bench", "src", "index.js"), quick ? { runs: 5 } : {})
+    const text = Imports.format(imports)
+    console.log(`${text}\n`)
+    md.push("## Import time of the root entry point", "", text, "")
   }
 
   const totalS = (performance.now() - started) / 1000

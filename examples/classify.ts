@@ -4,7 +4,7 @@
  *   npx tsx examples/classify.ts   (or build and run with node)
  */
 import { Duration } from "effect"
-import { classifyResponse, isFallbackEligible, isRetryable } from "../src/index.js"
+import { classifyResponse, isFallbackEligible, isRetryable } from "effect-ai-resilience"
 
 const samples = [
   {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, FastCheck as fc, Fiber, Random, TestClock } from "effect"
-import { type Failure, HardFailure } from "../src/index.js"
+import { type Failure, HardFailure } from "effect-ai-resilience"
 
 type HardReason = Failure.HardReason
 import { MAX_DELAY, MAX_RETRIES, withPosterRetries } from "./custom-retry-schedule.js"

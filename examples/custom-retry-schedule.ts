@@ -9,7 +9,7 @@
  *   npx tsx examples/custom-retry-schedule.ts
  */
 import { Console, Duration, Effect, Schedule } from "effect"
-import { type GenerationFailure, HardFailure, isRetryable } from "../src/index.js"
+import { type GenerationFailure, HardFailure, isRetryable } from "effect-ai-resilience"
 
 /** The cap on one delay. */
 export const MAX_DELAY = Duration.seconds(20)

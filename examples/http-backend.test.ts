@@ -3,7 +3,7 @@ import { NodeHttpServer } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { createServer } from "node:http"
-import { CircuitBreaker, ResilientClient, RetryPolicy } from "../src/index.js"
+import { CircuitBreaker, ResilientClient, RetryPolicy } from "effect-ai-resilience"
 import { HttpLive, startSimulator } from "../test/support/simulator.js"
 import { router } from "./http-backend.js"
 

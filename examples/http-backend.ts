@@ -16,7 +16,7 @@ import { HttpRouter, HttpServer, HttpServerRequest, HttpServerResponse } from "@
 import { NodeHttpServer } from "@effect/platform-node"
 import { Effect, Layer, Schema } from "effect"
 import { createServer } from "node:http"
-import { isGenerationFailure, ResilientClient } from "../src/index.js"
+import { isGenerationFailure, ResilientClient } from "effect-ai-resilience"
 
 const PosterBody = Schema.Struct({ prompt: Schema.NonEmptyTrimmedString.annotations({ message: () => "prompt: a non-empty string is required" }) })
 

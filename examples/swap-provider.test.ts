@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { HardFailure, Provider, ScriptedProvider, TextGeneration } from "../src/index.js"
+import { HardFailure, Provider, TextGeneration } from "effect-ai-resilience"
+import { ScriptedProvider } from "effect-ai-resilience/testing"
 import { summarize } from "./swap-provider.js"
 
 const text = (content: string) =>

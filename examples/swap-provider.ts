@@ -12,7 +12,7 @@
  */
 import { NodeHttpClient, NodeRuntime } from "@effect/platform-node"
 import { Console, Effect, Layer } from "effect"
-import { isRetryable, OpenAICompatible, OutputValidator, Provider, TextGeneration } from "../src/index.js"
+import { isRetryable, OpenAICompatible, OutputValidator, Provider, TextGeneration } from "effect-ai-resilience"
 
 /** Summarise `text` in at least 10 words with whatever `Provider` is in scope. */
 export const summarize = (text: string) =>

@@ -10,7 +10,7 @@
 import { FileSystem } from "@effect/platform"
 import { NodeContext, NodeHttpClient, NodeRuntime } from "@effect/platform-node"
 import { Console, Effect, Stream } from "effect"
-import { OpenAICompatible, VideoPoller } from "../src/index.js"
+import { OpenAICompatible, VideoPoller } from "effect-ai-resilience"
 
 /** One line per progress event. */
 export const describe = (event: Stream.Stream.Success<ReturnType<typeof VideoPoller.track>>): string => {

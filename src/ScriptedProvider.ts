@@ -64,7 +64,8 @@ export interface ScriptedProvider {
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import { HardFailure, ScriptedProvider, TextGeneration } from "effect-ai-resilience"
+ * import { HardFailure, TextGeneration } from "effect-ai-resilience"
+ * import { ScriptedProvider } from "effect-ai-resilience/testing"
  *
  * const scripted = ScriptedProvider.make({
  *   generateText: [

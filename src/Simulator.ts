@@ -18,7 +18,7 @@
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import { Simulator } from "effect-ai-resilience"
+ * import * as Simulator from "effect-ai-resilience/simulator"
  *
  * const program = Effect.gen(function*() {
  *   const sim = yield* Simulator.Simulator
@@ -322,7 +322,7 @@ export const decodeConfig = (u: unknown): Effect.Effect<SimulatorConfig, ParseRe
  *
  * @example
  * ```ts
- * import { Simulator } from "effect-ai-resilience"
+ * import * as Simulator from "effect-ai-resilience/simulator"
  *
  * const config = Simulator.makeConfig({
  *   seed: 7,

@@ -3,7 +3,11 @@
  * providers fail.
  *
  * Each concept is a module (imported as a namespace); the most used names are
- * also exported at the top level.
+ * also exported at the top level. This entry point is the library only: the
+ * provider simulator is `effect-ai-resilience/simulator`, test helpers are
+ * `effect-ai-resilience/testing`, the JSON configuration file loader is
+ * `effect-ai-resilience/config`, and the command-line tool is the package's
+ * `bin`. Nothing here loads a CLI, a terminal printer or a Node server module.
  *
  * @since 0.1.0
  */
@@ -28,10 +32,6 @@ export * as Provider from "./Provider.js"
 export * as OpenAICompatible from "./OpenAICompatible.js"
 /** Gemini native adapter. @since 0.1.0 */
 export * as Gemini from "./Gemini.js"
-/** A scripted provider for tests. @since 0.1.0 */
-export * as ScriptedProvider from "./ScriptedProvider.js"
-/** The provider simulator: a real HTTP server speaking the real wire formats. @since 0.1.0 */
-export * as Simulator from "./Simulator.js"
 /** Retry with jittered exponential backoff, retry-after and a retry budget. @since 0.1.0 */
 export * as RetryPolicy from "./RetryPolicy.js"
 /** gRPC-style retry budget (token bucket). @since 0.1.0 */
@@ -60,12 +60,6 @@ export * as HealthProbe from "./HealthProbe.js"
 export * as StatusServer from "./StatusServer.js"
 /** Metrics, spans and structured logs of attempts, breakers and requests. @since 0.1.0 */
 export * as Observability from "./Observability.js"
-/** The JSON configuration file of the client and the CLI. @since 0.1.0 */
-export * as ClientConfig from "./ClientConfig.js"
-/** The outage drill (the README's main job) and its report. @since 0.1.0 */
-export * as Demo from "./Demo.js"
-/** One request of each kind of outcome, classified (the walkthrough). @since 0.1.0 */
-export * as Walkthrough from "./Walkthrough.js"
 
 export {
   category,
