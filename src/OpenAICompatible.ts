@@ -14,7 +14,7 @@ import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { Config, type Duration, Effect, Layer, Option, type Redacted, Schema } from "effect"
 import { HardFailure, SoftFailure } from "./Failure.js"
 import { GeneratedImage, type ImageRequest, ImageResult } from "./ImageGeneration.js"
-import { contextFor, decodeBase64, resolve, type ResolvedOptions, sniffImageType, trusted } from "./internal/adapter.js"
+import { contextFor, decodeBase64, providerClient, resolve, type ResolvedOptions, sniffImageType, trusted } from "./internal/adapter.js"
 import { type CallContext, decodeJson, hardFailure, joinUrl, omitUndefined, pathSegment, send, sendForBytes, sendJson } from "./internal/http.js"
 import * as Wire from "./internal/wire/openai.js"
 import * as Provider from "./Provider.js"
@@ -298,7 +298,7 @@ const interpretVideoTask = (
 export const make = (options: Options): Effect.Effect<Provider.ProviderService, Provider.InvalidProviderOptions, HttpClient.HttpClient> =>
   Effect.gen(function*() {
     const resolved = yield* resolve({ name: "openai-compatible" }, options)
-    const client = yield* HttpClient.HttpClient
+    const client = providerClient(yield* HttpClient.HttpClient, resolved)
     // requests are immutable: each endpoint's is built once
     const posts = new Map<string, HttpClientRequest.HttpClientRequest>()
     const post = (path: string) => {

@@ -4,7 +4,8 @@
  *
  * @internal
  */
-import { Duration, Either, Redacted } from "effect"
+import { FetchHttpClient, HttpClient } from "@effect/platform"
+import { Duration, Effect, Either, Option, Redacted } from "effect"
 import { InvalidProviderOptions } from "../Provider.js"
 import type { CallContext } from "./http.js"
 
@@ -97,6 +98,23 @@ export const resolve = (
   }
   return Either.right({ name, baseUrl, apiKey: options.apiKey, timeout, maxResponseBytes, headers, secrets, secretHeaders })
 }
+
+/**
+ * The client an adapter sends with: the one in context, told never to
+ * follow a redirect. Undici's and Node's clients do not; `fetch` does unless
+ * told otherwise, and would send the request (and `x-goog-api-key`, which
+ * `fetch` does not strip across origins) wherever a `Location` points. A 3xx
+ * comes back as it is and is classified.
+ *
+ * @internal
+ */
+export const providerClient = (client: HttpClient.HttpClient, _options: ResolvedOptions): HttpClient.HttpClient =>
+  client.pipe(
+    HttpClient.transformResponse((response) =>
+      Effect.flatMap(Effect.serviceOption(FetchHttpClient.RequestInit), (init) =>
+        Effect.provideService(response, FetchHttpClient.RequestInit, { ...Option.getOrElse(init, () => ({})), redirect: "manual" }))
+    )
+  )
 
 /** @internal */
 export const contextFor = (options: ResolvedOptions, model: string): CallContext => ({
