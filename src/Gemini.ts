@@ -30,6 +30,7 @@ import type { VideoRequest } from "./VideoGeneration.js"
  * | `baseUrl` | `https://generativelanguage.googleapis.com` | Gemini API docs |
  * | `timeout` | 180 s per HTTP exchange | SPEC §8 (read time-out) |
  * | `maxResponseBytes` | 64 MiB | |
+ * | `propagateTracing` | `false` (no `traceparent` / `b3` to the provider) | |
  *
  * @since 0.1.0
  */
@@ -42,6 +43,12 @@ export interface Options {
   readonly maxResponseBytes?: number
   /** Extra headers; `Redacted` values are secrets (scrubbed from failures, redacted in spans). */
   readonly headers?: Readonly<Record<string, string | Redacted.Redacted>>
+  /**
+   * Send the caller's trace context (`traceparent`, `b3`) to the provider.
+   * Off by default: the provider is a third party. Spans are recorded
+   * locally either way.
+   */
+  readonly propagateTracing?: boolean | undefined
 }
 
 /** Finish reasons that mean a safety system blocked the output. */

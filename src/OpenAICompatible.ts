@@ -30,6 +30,7 @@ import { normalizeStatus, type VideoRequest, VideoStatus, VideoTask } from "./Vi
  * | `name` | `"openai-compatible"` | |
  * | `timeout` | 180 s per HTTP exchange | SPEC §8 (read time-out) |
  * | `maxResponseBytes` | 64 MiB | |
+ * | `propagateTracing` | `false` (no `traceparent` / `b3` to the provider) | |
  *
  * @since 0.1.0
  */
@@ -45,6 +46,12 @@ export interface Options {
   /** Extra headers (e.g. a gateway's routing header). */
   /** Extra headers; `Redacted` values are secrets (scrubbed from failures, redacted in spans). */
   readonly headers?: Readonly<Record<string, string | Redacted.Redacted>>
+  /**
+   * Send the caller's trace context (`traceparent`, `b3`) to the provider.
+   * Off by default: the provider is a third party. Spans are recorded
+   * locally either way.
+   */
+  readonly propagateTracing?: boolean | undefined
 }
 
 const isVideoStatus = Schema.is(VideoStatus)
