@@ -41,6 +41,8 @@ export interface ResponseInput {
   readonly now?: number | undefined
   /** Secrets to scrub from the message and raw body (the request's API key). */
   readonly secrets?: ReadonlyArray<Redacted.Redacted> | undefined
+  /** The request's URL, against which a relative `Location` of a 3xx is read. */
+  readonly url?: string | undefined
 }
 
 const MAX_RETRY_AFTER = Duration.days(1)
@@ -366,6 +368,8 @@ export const boundBody = (text: string): string =>
 
 const statusText = (status: number): string => {
   const known: Record<number, string> = {
+    300: "Multiple Choices", 301: "Moved Permanently", 302: "Found", 303: "See Other", 304: "Not Modified",
+    307: "Temporary Redirect", 308: "Permanent Redirect",
     400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 408: "Request Timeout",
     409: "Conflict", 413: "Payload Too Large", 422: "Unprocessable Entity", 429: "Too Many Requests",
     500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout",
@@ -374,8 +378,74 @@ const statusText = (status: number): string => {
   return known[status] ?? "unexpected status"
 }
 
+/** How much of a `Location` (before its query) is read, and how much of its path is shown. */
+const LOCATION_READ_LIMIT = 2048
+const LOCATION_PATH_SHOWN = 160
+const PLACEHOLDER_HOST = "relative.invalid"
+
+/**
+ * Where a 3xx points, fit for a failure message: scheme, host, port and path
+ * only. The query and fragment are cut before anything is parsed (signed
+ * URLs carry their tokens there), user-info is dropped with the rest of the
+ * authority, the path is bounded and scrubbed, and a Location that is not an
+ * http(s) URL is named by its scheme alone.
+ */
+const describeLocation = (
+  location: string | undefined,
+  base: string | undefined,
+  secrets: ReadonlyArray<Redacted.Redacted> | undefined
+): string => {
+  if (location === undefined || location.length === 0) return "without a Location header"
+  const cut = /[?#]/.exec(location)
+  const beforeQuery = cut === null ? location : location.slice(0, cut.index)
+  const hidden = cut === null ? "" : " (its query not shown)"
+  if (beforeQuery.length > LOCATION_READ_LIMIT) return `to a Location of ${location.length} characters (not shown)`
+  let url: URL
+  let relative = false
+  try {
+    url = new URL(beforeQuery)
+  } catch {
+    relative = true
+    try {
+      url = new URL(beforeQuery, base ?? `http://${PLACEHOLDER_HOST}/`)
+    } catch {
+      return "to a Location that is not a URL (not shown)"
+    }
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") return `to a non-HTTP Location (${url.protocol.slice(0, 16)} URL, not shown)`
+  const path = url.pathname.length > LOCATION_PATH_SHOWN ? `${url.pathname.slice(0, LOCATION_PATH_SHOWN)}…` : url.pathname
+  // with no request URL to read it against, a relative Location is only a path
+  const shown = relative && base === undefined && url.host === PLACEHOLDER_HOST ? `the path ${path}` : `${url.protocol}//${url.host}${path}`
+  return `to ${scrubSecrets(shown, secrets)}${hidden}`
+}
+
+/**
+ * A 3xx from an API: an API does not move under its clients, so the base
+ * URL is wrong (http for https, a missing or doubled path segment, a retired host). The
+ * body is not kept: a redirect's body is boilerplate that often repeats the
+ * full target, query and all.
+ */
+const redirected = (input: ResponseInput, status: number): HardFailure => {
+  const requestId = REQUEST_ID_HEADERS.map((name) => header(input.headers, name)).find((id) => id !== undefined && id.length > 0)
+  return new HardFailure({
+    reason: "Redirected",
+    provider: input.provider ?? "unknown",
+    model: input.model ?? "unknown",
+    status,
+    message: `HTTP ${status} ${statusText(status)}: the provider redirects ${
+      describeLocation(header(input.headers, "location"), input.url, input.secrets)
+    }; redirects are not followed (so the key is not sent there): check the base URL`,
+    code: "redirect",
+    ...(requestId === undefined ? {} : { requestId: scrubSecrets(requestId, input.secrets) })
+  })
+}
+
 /**
  * Classify a non-2xx HTTP response as a {@link HardFailure}. Pure and total.
+ *
+ * A 3xx is `Redirected`: its message names where the `Location` points
+ * (scheme, host and path; never its query, fragment or user-info) and its
+ * body is not kept.
  *
  * @example
  * ```ts
@@ -396,6 +466,7 @@ const statusText = (status: number): string => {
  */
 export const classifyResponse = (input: ResponseInput): HardFailure => {
   const status = Number.isFinite(input.status) ? Math.trunc(input.status) : 0
+  if (status >= 300 && status < 400) return redirected(input, status)
   let text: string
   try {
     text = input.body === undefined || input.body === null

@@ -119,7 +119,9 @@ export class ModelEntry extends Schema.Class<ModelEntry>("effect-ai-resilience/C
     /** Time-out of one HTTP exchange (default 180 s, SPEC §8). */
     timeout: Schema.optional(DurationText),
     /** What an image model accepts (n per call, response_format / output_format); see `ModelCapabilities`. */
-    capabilities: Schema.optional(ModelCapabilities.ModelCapabilities)
+    capabilities: Schema.optional(ModelCapabilities.ModelCapabilities),
+    /** Send the caller's trace context (`traceparent`, `b3`) to this provider (default: no, it is a third party). */
+    propagateTracing: Schema.optional(Schema.Boolean)
   }).pipe(Schema.filter((entry) =>
     entry.provider === "openai-compatible" && entry.baseUrl === undefined
       ? { path: ["baseUrl"], message: "is required for provider \"openai-compatible\"" }
@@ -278,14 +280,23 @@ export const build = (
         key = Redacted.make(trimmed)
         keys.set(entry.apiKeyEnv, key)
       }
-      const id = JSON.stringify([entry.provider, entry.baseUrl ?? "", entry.apiKeyEnv, entry.timeout === undefined ? "" : Duration.toMillis(entry.timeout)])
+      const id = JSON.stringify([
+        entry.provider,
+        entry.baseUrl ?? "",
+        entry.apiKeyEnv,
+        entry.timeout === undefined ? "" : Duration.toMillis(entry.timeout),
+        entry.propagateTracing === true
+      ])
       let provider = providers.get(id)
       if (provider === undefined) {
         const name = entry.provider === "gemini" ? "gemini" : new URL(entry.baseUrl!).host
-        const timeout = entry.timeout === undefined ? {} : { timeout: entry.timeout }
+        const shared = {
+          ...(entry.timeout === undefined ? {} : { timeout: entry.timeout }),
+          ...(entry.propagateTracing === undefined ? {} : { propagateTracing: entry.propagateTracing })
+        }
         const made = entry.provider === "gemini"
-          ? Gemini.make({ name, apiKey: key, ...(entry.baseUrl === undefined ? {} : { baseUrl: entry.baseUrl }), ...timeout })
-          : OpenAICompatible.make({ name, apiKey: key, baseUrl: entry.baseUrl!, ...timeout })
+          ? Gemini.make({ name, apiKey: key, ...(entry.baseUrl === undefined ? {} : { baseUrl: entry.baseUrl }), ...shared })
+          : OpenAICompatible.make({ name, apiKey: key, baseUrl: entry.baseUrl!, ...shared })
         provider = yield* made.pipe(
           Effect.mapError((e) => new InvalidClientConfig({ message: `${source}: ${field}: ${e.message}` }))
         )

@@ -2,8 +2,8 @@
  * The failure taxonomy (SPEC §2): every outcome of a generation call that is
  * not a usable result is one of three tagged errors.
  *
- * - {@link HardFailure}: the request did not complete (HTTP 4xx/5xx, connection
- *   failure, time-out).
+ * - {@link HardFailure}: the request did not complete (HTTP 3xx/4xx/5xx,
+ *   connection failure, time-out).
  * - {@link SoftFailure}: HTTP 200 but nothing usable (blocked, truncated, empty).
  * - {@link SilentFailure}: HTTP 200 with plausible output that the
  *   application's declarative checks reject.
@@ -31,7 +31,14 @@ export const HardReason = Schema.Literal(
   "Overloaded",
   "ServerError",
   "Timeout",
-  "Network"
+  "Network",
+  /**
+   * The provider answered 3xx. An API does not move under a client's feet:
+   * the base URL is wrong (http for https, a missing or doubled path
+   * segment, a gateway that moved). Redirects are never followed, so the
+   * key never goes to the new address; the failure names where it pointed.
+   */
+  "Redirected"
 )
 /** @since 0.1.0 */
 export type HardReason = typeof HardReason.Type
@@ -97,8 +104,8 @@ export const FailureFields = {
 export const RAW_BODY_LIMIT = 4096
 
 /**
- * The request did not complete: an HTTP error status, a transport failure or a
- * time-out.
+ * The request did not complete: an HTTP error status, a redirect, a transport
+ * failure or a time-out.
  *
  * @example
  * ```ts
@@ -217,8 +224,8 @@ const retryableHard: ReadonlySet<HardReason> = new Set<HardReason>([
  * Is it worth sending the same request to the same model again?
  *
  * True only for transient hard failures: `Timeout`, `Network`, `Overloaded`,
- * `ServerError`, `RateLimited`. Never for 400/401/404, context length,
- * content filtering, exhausted quota, or any soft or silent failure (a retry
+ * `ServerError`, `RateLimited`. Never for 400/401/404, a redirect, context
+ * length, content filtering, exhausted quota, or any soft or silent failure (a retry
  * policy may opt in to re-asking for `Truncated` / `InvalidOutput`).
  *
  * @example
@@ -242,7 +249,10 @@ const fallbackHard: ReadonlySet<HardReason> = new Set<HardReason>([
   "RateLimited",
   "QuotaExhausted",
   "NotFound",
-  "ContextLengthExceeded"
+  "ContextLengthExceeded",
+  // A wrong base URL is this model's configuration, not the request's: the
+  // next model, configured on its own, may well answer (as for a 404).
+  "Redirected"
 ])
 
 /**
@@ -263,7 +273,7 @@ export interface FallbackEligibility {
  *
  * True for failures that another model may not share: `Overloaded`,
  * `ServerError`, `Timeout`, `Network`, `RateLimited`, `QuotaExhausted`,
- * `NotFound`, `ContextLengthExceeded`. `BadRequest` and `Unauthorized` are the
+ * `NotFound`, `ContextLengthExceeded`, `Redirected`. `BadRequest` and `Unauthorized` are the
  * caller's to fix and must surface at once. `ContentFiltered` only with
  * `{ contentFiltered: true }`.
  *

@@ -13,7 +13,7 @@ import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { Config, type ConfigError, type Duration, Effect, Layer, Redacted } from "effect"
 import { HardFailure, SoftFailure } from "./Failure.js"
 import { GeneratedImage, type ImageRequest, ImageResult } from "./ImageGeneration.js"
-import { contextFor, decodeBase64, resolve, sniffImageType, trusted } from "./internal/adapter.js"
+import { contextFor, decodeBase64, providerClient, resolve, sniffImageType, trusted } from "./internal/adapter.js"
 import { type CallContext, decodeJson, hardFailure, joinUrl, omitUndefined, pathSegment, sendJson } from "./internal/http.js"
 import * as Wire from "./internal/wire/gemini.js"
 import * as Provider from "./Provider.js"
@@ -30,6 +30,7 @@ import type { VideoRequest } from "./VideoGeneration.js"
  * | `baseUrl` | `https://generativelanguage.googleapis.com` | Gemini API docs |
  * | `timeout` | 180 s per HTTP exchange | SPEC §8 (read time-out) |
  * | `maxResponseBytes` | 64 MiB | |
+ * | `propagateTracing` | `false` (no `traceparent` / `b3` to the provider) | |
  *
  * @since 0.1.0
  */
@@ -42,6 +43,12 @@ export interface Options {
   readonly maxResponseBytes?: number
   /** Extra headers; `Redacted` values are secrets (scrubbed from failures, redacted in spans). */
   readonly headers?: Readonly<Record<string, string | Redacted.Redacted>>
+  /**
+   * Send the caller's trace context (`traceparent`, `b3`) to the provider.
+   * Off by default: the provider is a third party. Spans are recorded
+   * locally either way.
+   */
+  readonly propagateTracing?: boolean | undefined
 }
 
 /** Finish reasons that mean a safety system blocked the output. */
@@ -283,7 +290,7 @@ const imageBody = (request: ImageRequest) => {
 export const make = (options: Options): Effect.Effect<Provider.ProviderService, Provider.InvalidProviderOptions, HttpClient.HttpClient> =>
   Effect.gen(function*() {
     const resolved = yield* resolve({ name: "gemini", baseUrl: "https://generativelanguage.googleapis.com" }, options)
-    const client = yield* HttpClient.HttpClient
+    const client = providerClient(yield* HttpClient.HttpClient, resolved)
     // The key goes in a header, never in the URL (URLs end up in logs).
     // The model id is a path segment: one that is not well-formed Unicode cannot be sent.
     const generateContent = (ctx: CallContext, model: string): Effect.Effect<HttpClientRequest.HttpClientRequest, HardFailure> => {

@@ -14,7 +14,7 @@ import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { Config, type Duration, Effect, Layer, Option, type Redacted, Schema } from "effect"
 import { HardFailure, SoftFailure } from "./Failure.js"
 import { GeneratedImage, type ImageRequest, ImageResult } from "./ImageGeneration.js"
-import { contextFor, decodeBase64, resolve, type ResolvedOptions, sniffImageType, trusted } from "./internal/adapter.js"
+import { contextFor, decodeBase64, providerClient, resolve, type ResolvedOptions, sniffImageType, trusted } from "./internal/adapter.js"
 import { type CallContext, decodeJson, hardFailure, joinUrl, omitUndefined, pathSegment, send, sendForBytes, sendJson } from "./internal/http.js"
 import * as Wire from "./internal/wire/openai.js"
 import * as Provider from "./Provider.js"
@@ -30,6 +30,7 @@ import { normalizeStatus, type VideoRequest, VideoStatus, VideoTask } from "./Vi
  * | `name` | `"openai-compatible"` | |
  * | `timeout` | 180 s per HTTP exchange | SPEC §8 (read time-out) |
  * | `maxResponseBytes` | 64 MiB | |
+ * | `propagateTracing` | `false` (no `traceparent` / `b3` to the provider) | |
  *
  * @since 0.1.0
  */
@@ -45,6 +46,12 @@ export interface Options {
   /** Extra headers (e.g. a gateway's routing header). */
   /** Extra headers; `Redacted` values are secrets (scrubbed from failures, redacted in spans). */
   readonly headers?: Readonly<Record<string, string | Redacted.Redacted>>
+  /**
+   * Send the caller's trace context (`traceparent`, `b3`) to the provider.
+   * Off by default: the provider is a third party. Spans are recorded
+   * locally either way.
+   */
+  readonly propagateTracing?: boolean | undefined
 }
 
 const isVideoStatus = Schema.is(VideoStatus)
@@ -298,7 +305,7 @@ const interpretVideoTask = (
 export const make = (options: Options): Effect.Effect<Provider.ProviderService, Provider.InvalidProviderOptions, HttpClient.HttpClient> =>
   Effect.gen(function*() {
     const resolved = yield* resolve({ name: "openai-compatible" }, options)
-    const client = yield* HttpClient.HttpClient
+    const client = providerClient(yield* HttpClient.HttpClient, resolved)
     // requests are immutable: each endpoint's is built once
     const posts = new Map<string, HttpClientRequest.HttpClientRequest>()
     const post = (path: string) => {

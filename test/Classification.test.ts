@@ -32,7 +32,8 @@ const FALLBACK: ReadonlySet<HardReason> = new Set<HardReason>([
   "RateLimited",
   "QuotaExhausted",
   "NotFound",
-  "ContextLengthExceeded"
+  "ContextLengthExceeded",
+  "Redirected"
 ])
 
 const expectTruthTable = (failure: HardFailure): void => {

@@ -42,7 +42,8 @@ const hardTable: Record<HardReason, Row> = {
   Overloaded: row(true, true),
   ServerError: row(true, true),
   Timeout: row(true, true),
-  Network: row(true, true)
+  Network: row(true, true),
+  Redirected: row(false, true)
 }
 const softTable: Record<SoftReason, Row> = {
   ContentFiltered: row(false, false, true),

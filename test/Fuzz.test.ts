@@ -393,7 +393,18 @@ const retryAfterValue = fc.oneof(
   fc.double().map(String),
   printable(30)
 )
+/** Odd `Location`s for 3xx answers; what follows a `?` or `#`, or sits in user-info, must never reach a failure. */
+const LOCATION_TOKEN = "locsecret_9b2e"
+const locationValue = fc.oneof(
+  fc.constantFrom(
+    "", " ", "/relative/path?t=locsecret_9b2e", "relative?locsecret_9b2e", "//other.example/x#locsecret_9b2e",
+    "https://user:locsecret_9b2e@evil.example/x", "javascript:locsecret_9b2e", "data:text/plain,locsecret_9b2e", "http://[::1",
+    `https://cdn.example/${"p".repeat(4_000)}?locsecret_9b2e`, `https://cdn.example/f?${"a=b&".repeat(1_500)}locsecret_9b2e`
+  ),
+  printable(60).map((path) => `https://moved.example/${path.replace(/[?#]/g, "")}?sig=${LOCATION_TOKEN}`)
+)
 const headerPair = fc.oneof(
+  fc.tuple(fc.constantFrom("location", "Location"), locationValue),
   fc.tuple(fc.constant("content-type"), fc.constantFrom(
     "application/json", "application/json; charset=utf-8", "text/html; charset=utf-8", "text/plain", "application/octet-stream",
     "application/problem+json", "image/png", "", "garbage/;;;", "application/json; charset=latin1"
@@ -563,6 +574,7 @@ const expectClassified = <A>(
   const f = failure as GenerationFailure
   expect(f.provider).toBe(expected.provider)
   expect(f.message.trim().length, `${target}: ${f._tag}(${f.reason}) without a message`).toBeGreaterThan(0)
+  expect(JSON.stringify(f)).not.toContain(LOCATION_TOKEN)
   if (f._tag === "SilentFailure") {
     // Judged on the adapter's result (Provider.make): the model that answered,
     // as the response named it, and a 2xx, which the result does not keep.
@@ -616,6 +628,7 @@ describe("fuzz: classifyResponse", () => {
       expect(Number.isFinite(failure.status)).toBe(true)
       if (Number.isFinite(status)) expect(failure.status).toBe(Math.trunc(status))
       expect(`${failure.message}${failure.rawBody ?? ""}${failure.code ?? ""}${failure.param ?? ""}`).not.toContain(KEY)
+      expect(failure.message).not.toContain(LOCATION_TOKEN)
       count("classifyResponse", `hard/${failure.reason}`)
       timed("classifyResponse", performance.now() - t0)
     },

@@ -4,7 +4,8 @@
  *
  * @internal
  */
-import { Duration, Either, Redacted } from "effect"
+import { FetchHttpClient, HttpClient } from "@effect/platform"
+import { Duration, Effect, Either, Option, Redacted } from "effect"
 import { InvalidProviderOptions } from "../Provider.js"
 import type { CallContext } from "./http.js"
 
@@ -31,6 +32,7 @@ export interface HttpAdapterOptions {
   readonly timeout?: Duration.DurationInput | undefined
   readonly maxResponseBytes?: number | undefined
   readonly headers?: Readonly<Record<string, string | Redacted.Redacted>> | undefined
+  readonly propagateTracing?: boolean | undefined
 }
 
 /** @internal */
@@ -46,6 +48,8 @@ export interface ResolvedOptions {
   readonly secrets: ReadonlyArray<Redacted.Redacted>
   /** Names of headers whose values are secret: redacted in spans. */
   readonly secretHeaders: ReadonlyArray<string>
+  /** Send `traceparent` / `b3` to the provider. */
+  readonly propagateTracing: boolean
 }
 
 /**
@@ -83,6 +87,8 @@ export const resolve = (
   if (!Number.isSafeInteger(maxResponseBytes) || maxResponseBytes <= 0) {
     return invalid("maxResponseBytes", `must be a positive integer, got ${maxResponseBytes}`)
   }
+  const propagateTracing = options.propagateTracing ?? false
+  if (typeof propagateTracing !== "boolean") return invalid("propagateTracing", `must be true or false, got ${JSON.stringify(propagateTracing)}`)
   const headers: Record<string, string> = {}
   const secrets: Array<Redacted.Redacted> = [options.apiKey]
   const secretHeaders: Array<string> = []
@@ -95,8 +101,31 @@ export const resolve = (
       headers[header] = value
     }
   }
-  return Either.right({ name, baseUrl, apiKey: options.apiKey, timeout, maxResponseBytes, headers, secrets, secretHeaders })
+  return Either.right({ name, baseUrl, apiKey: options.apiKey, timeout, maxResponseBytes, headers, secrets, secretHeaders, propagateTracing })
 }
+
+/**
+ * The client an adapter sends with: the one in context, told
+ *
+ * - whether to put the caller's trace context (`traceparent`, `b3`) on
+ *   requests: a provider is a third party, and trace ids say which requests
+ *   belong together and where they came from, so they go only when asked
+ *   for (spans are still recorded locally either way);
+ * - never to follow a redirect. Undici's and Node's clients do not; `fetch`
+ *   does unless told otherwise, and would send the request (and
+ *   `x-goog-api-key`, which `fetch` does not strip across origins) wherever a
+ *   `Location` points. A 3xx comes back as it is and is classified.
+ *
+ * @internal
+ */
+export const providerClient = (client: HttpClient.HttpClient, options: ResolvedOptions): HttpClient.HttpClient =>
+  client.pipe(
+    HttpClient.transformResponse((response) =>
+      Effect.flatMap(Effect.serviceOption(FetchHttpClient.RequestInit), (init) =>
+        Effect.provideService(response, FetchHttpClient.RequestInit, { ...Option.getOrElse(init, () => ({})), redirect: "manual" }))
+    ),
+    HttpClient.withTracerPropagation(options.propagateTracing)
+  )
 
 /** @internal */
 export const contextFor = (options: ResolvedOptions, model: string): CallContext => ({

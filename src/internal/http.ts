@@ -182,7 +182,8 @@ export const sendForBytes = (
         provider: ctx.provider,
         model: ctx.model,
         now,
-        secrets: ctx.secrets
+        secrets: ctx.secrets,
+        url: request.url
       }))
     }
     return { status: response.status, headers, bytes }
