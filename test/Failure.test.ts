@@ -248,6 +248,8 @@ describe("properties over Schema-generated failures", () => {
   // (retryAfter is finite by construction; status/completionTokens are plain numbers.)
   const jsonSafe = Arbitrary.make(GenerationFailure).filter((f) =>
     (f.status === undefined || Number.isFinite(f.status)) &&
+    // JSON has no NaN or Infinity: such a progress could not survive the trip
+    (f._tag !== "HardFailure" || f.taskProgress === undefined || Number.isFinite(f.taskProgress)) &&
     (f._tag !== "SoftFailure" || f.completionTokens === undefined || Number.isFinite(f.completionTokens))
   )
 
