@@ -11,7 +11,7 @@
  *              `generateText`: bounded body read, Schema decoding,
  *              classification) — not a target, it splits the gap in two;
  *   resilient  `ResilientClient.generateText` with the default policies
- *              (`ResilientClient.policiesLayer`) and a chain of three models
+ *              (`ResilientClient.policiesLayer()`) and a chain of three models
  *              over that same adapter.
  *
  * The three share one undici dispatcher (one connection pool), one Effect
@@ -233,7 +233,7 @@ export const run = async (options: HttpOptions = {}): Promise<HttpRun> => {
     const rows = await Effect.runPromise(
       program.pipe(
         Effect.scoped,
-        Effect.provide(Layer.mergeAll(ResilientClient.policiesLayer, NodeHttpClient.layerUndici)),
+        Effect.provide(Layer.mergeAll(ResilientClient.policiesLayer(), NodeHttpClient.layerUndici)),
         Logger.withMinimumLogLevel(LogLevel.Info),
         Effect.orDie
       )

@@ -9,7 +9,8 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, Either, Option, ParseResult, Schema } from "effect"
+import { Context, Effect, Either, Layer, Option, ParseResult, Schema } from "effect"
+import { dual } from "effect/Function"
 import { type GenerationFailure, HardFailure, SilentFailure } from "./Failure.js"
 import { ImageRequest, type ImageResult } from "./ImageGeneration.js"
 import { formatParseError } from "./internal/formatError.js"
@@ -70,6 +71,73 @@ export interface DownloadedVideo {
  * @since 0.1.0
  */
 export class Provider extends Context.Tag("effect-ai-resilience/Provider")<Provider, ProviderService>() {}
+
+/**
+ * The identity of a named provider's Tag: one per name, so a chain that spans
+ * several providers says in its type which ones it needs.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export interface Named<Name extends string> {
+  readonly ProviderName: Name
+}
+
+/**
+ * A Tag for one named provider. A route of `ResilientClient` can name its
+ * provider by such a Tag instead of holding it, so the chain's providers come
+ * from layers: the real adapters in production, one scripted provider in
+ * tests (`ScriptedProvider.layerFor`). Tags of the same name are the same Tag.
+ *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { Gemini, OpenAICompatible, Provider, ResilientClient } from "effect-ai-resilience"
+ *
+ * const Primary = Provider.named("gemini")
+ * const Fallback = Provider.named("openai")
+ *
+ * const Client = ResilientClient.layer({
+ *   text: [
+ *     { model: "gemini-2.5-flash", provider: Primary },
+ *     { model: "gpt-4.1-mini", provider: Fallback }
+ *   ]
+ * })
+ * const Providers = Layer.mergeAll(
+ *   Gemini.layerConfig().pipe(Provider.as(Primary)),
+ *   OpenAICompatible.layerConfig().pipe(Provider.as(Fallback))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export const named = <const Name extends string>(name: Name): Context.Tag<Named<Name>, ProviderService> =>
+  Context.GenericTag<Named<Name>, ProviderService>(`effect-ai-resilience/Provider/${name}`)
+
+/**
+ * Offer the provider a layer builds (as the `Provider` service) under another
+ * Tag, e.g. one made by {@link named}.
+ *
+ * @example
+ * ```ts
+ * import { OpenAICompatible, Provider } from "effect-ai-resilience"
+ *
+ * const Fallback = Provider.named("openai")
+ * const FallbackLive = OpenAICompatible.layerConfig().pipe(Provider.as(Fallback))
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const as: {
+  <I>(tag: Context.Tag<I, ProviderService>): <E, R>(self: Layer.Layer<Provider, E, R>) => Layer.Layer<I, E, R>
+  <E, R, I>(self: Layer.Layer<Provider, E, R>, tag: Context.Tag<I, ProviderService>): Layer.Layer<I, E, R>
+} = dual(
+  2,
+  <E, R, I>(self: Layer.Layer<Provider, E, R>, tag: Context.Tag<I, ProviderService>): Layer.Layer<I, E, R> =>
+    Layer.map(self, (context) => Context.make(tag, Context.get(context, Provider)))
+)
 
 const decodeOptions = { errors: "all", onExcessProperty: "ignore" } as const
 

@@ -11,8 +11,8 @@
  *
  * @since 0.1.0
  */
-import type { HttpClient } from "@effect/platform"
-import { Context, Duration, Effect, Layer, type Scope } from "effect"
+import { HttpClient } from "@effect/platform"
+import { Context, Duration, Effect, Layer, Option, type Scope } from "effect"
 import * as CircuitBreaker from "./CircuitBreaker.js"
 import * as FallbackChain from "./FallbackChain.js"
 // requests are built without re-validation: every provider made with `Provider.make` checks them before any I/O
@@ -33,13 +33,16 @@ import { VideoRequest, type VideoTask } from "./VideoGeneration.js"
 import * as VideoPoller from "./VideoPoller.js"
 
 /**
- * One model of a priority list and the provider that serves it.
+ * One model of a priority list and the provider that serves it: the provider
+ * itself, or a Tag to take it from the context (`Provider.named("openai")`;
+ * any effect that yields a provider will do), so the providers of a chain can
+ * come from layers and be swapped in tests.
  *
  * @since 0.1.0
  */
-export interface ModelRoute {
+export interface ModelRoute<R = never> {
   readonly model: string
-  readonly provider: ProviderService
+  readonly provider: [R] extends [never] ? ProviderService : ProviderService | Effect.Effect<ProviderService, never, R>
   /** Price of one successful call (per image for image models), for cost reports. */
   readonly price?: number
   /** Who runs the model, for vendor-wide outage triage (SPEC §7). */
@@ -57,11 +60,11 @@ export interface ModelRoute {
  *
  * @since 0.1.0
  */
-export interface ResilientClientConfig {
-  /** Priority lists per operation, primary first (SPEC §4). */
-  readonly text?: ReadonlyArray<ModelRoute>
-  readonly image?: ReadonlyArray<ModelRoute>
-  readonly video?: ReadonlyArray<ModelRoute>
+export interface ResilientClientConfig<R = never> {
+  /** Priority lists per operation, primary first. */
+  readonly text?: ReadonlyArray<ModelRoute<R>>
+  readonly image?: ReadonlyArray<ModelRoute<R>>
+  readonly video?: ReadonlyArray<ModelRoute<R>>
   /** Defaults for every call (per-call options override them). */
   readonly fallback?: FallbackChain.FallbackOptions
   /** Keep successful results this long (default 0: only share calls in flight). */
@@ -168,17 +171,96 @@ export class ResilientClient extends Context.Tag("effect-ai-resilience/Resilient
  *
  * @since 0.1.0
  */
-export const make = (
-  config: ResilientClientConfig
+export const make = <const Config extends ResilientClientConfig<unknown>>(
+  config: Config
 ): Effect.Effect<
   ResilientClientService,
   LoadControl.InvalidLoadControlOptions | RequestCache.InvalidRequestCacheOptions | ImageDelivery.InvalidImageDeliveryOptions,
-  RetryPolicy.RetryPolicy | CircuitBreaker.CircuitBreakers | HttpClient.HttpClient | Scope.Scope
+  RetryPolicy.RetryPolicy | CircuitBreaker.CircuitBreakers | Scope.Scope | ProvidersOf<Config> | DownloadsOf<Config>
+> =>
+  Effect.gen(function*() {
+    const resolved = yield* resolveProviders(config)
+    return yield* build(resolved)
+  }) as Effect.Effect<
+    ResilientClientService,
+    LoadControl.InvalidLoadControlOptions | RequestCache.InvalidRequestCacheOptions | ImageDelivery.InvalidImageDeliveryOptions,
+    RetryPolicy.RetryPolicy | CircuitBreaker.CircuitBreakers | Scope.Scope | ProvidersOf<Config> | DownloadsOf<Config>
+  >
+
+/**
+ * The services a configuration's routes take their providers from (the
+ * identities of the Tags they name).
+ *
+ * @since 0.1.0
+ */
+export type ProvidersOf<Config> = Config extends {
+  readonly text?: infer Text
+  readonly image?: infer Image
+  readonly video?: infer Video
+} ? TagsOf<Text> | TagsOf<Image> | TagsOf<Video>
+  : never
+
+type TagsOf<Routes> = Routes extends ReadonlyArray<infer Route>
+  ? Route extends { readonly provider: infer P } ? P extends Effect.Effect<ProviderService, never, infer I> ? I : never : never
+  : never
+
+/**
+ * `HttpClient` when the configuration has an image list (images served as
+ * URLs are downloaded at once), nothing otherwise: a text or video client
+ * needs no HTTP client of its own (each adapter holds its own).
+ *
+ * @since 0.1.0
+ */
+export type DownloadsOf<Config> = Config extends { readonly image?: undefined } ? never : HttpClient.HttpClient
+
+/** A configuration whose routes hold their providers. */
+type Resolved = ResilientClientConfig & {
+  readonly text?: ReadonlyArray<ResolvedRoute>
+  readonly image?: ReadonlyArray<ResolvedRoute>
+  readonly video?: ReadonlyArray<ResolvedRoute>
+}
+type ResolvedRoute = ModelRoute & { readonly provider: ProviderService }
+
+const resolveRoutes = <R>(routes: ReadonlyArray<ModelRoute<R>> | undefined) =>
+  routes === undefined
+    ? Effect.succeed(undefined)
+    : Effect.forEach(routes, (route) => {
+      const provider: ProviderService | Effect.Effect<ProviderService, never, R> = route.provider
+      return Effect.isEffect(provider)
+        ? Effect.map(provider, (p): ResolvedRoute => ({ ...route, provider: p }))
+        : Effect.succeed({ ...route, provider } as ResolvedRoute)
+    })
+
+// Tags (and other effects) are run once, when the client is built: the chain then holds the providers themselves.
+const resolveProviders = <R>(config: ResilientClientConfig<R>): Effect.Effect<Resolved, never, R> =>
+  Effect.map(
+    Effect.all([resolveRoutes(config.text), resolveRoutes(config.image), resolveRoutes(config.video)]),
+    ([text, image, video]): Resolved => ({
+      ...(config as Omit<ResilientClientConfig<R>, "text" | "image" | "video">),
+      ...(text === undefined ? {} : { text }),
+      ...(image === undefined ? {} : { image }),
+      ...(video === undefined ? {} : { video })
+    })
+  )
+
+const build = (
+  config: Resolved
+): Effect.Effect<
+  ResilientClientService,
+  LoadControl.InvalidLoadControlOptions | RequestCache.InvalidRequestCacheOptions | ImageDelivery.InvalidImageDeliveryOptions,
+  RetryPolicy.RetryPolicy | CircuitBreaker.CircuitBreakers | Scope.Scope
 > =>
   Effect.gen(function*() {
     const policy = yield* RetryPolicy.RetryPolicy
     const breakers = yield* CircuitBreaker.CircuitBreakers
-    const delivery = yield* ImageDelivery.make(config.imageDelivery)
+    // Image delivery downloads with the context's HttpClient; only an image
+    // list needs it, and the type of `make` asks for it exactly then.
+    const delivery = config.image === undefined
+      ? undefined
+      : yield* Option.match(yield* Effect.serviceOption(HttpClient.HttpClient), {
+        onNone: () => Effect.dieMessage("ResilientClient: an image list needs an HttpClient to download images served as URLs"),
+        onSome: (client) => ImageDelivery.make(config.imageDelivery).pipe(Effect.provideService(HttpClient.HttpClient, client))
+      })
     const lists = {
       ...(config.text === undefined ? {} : { text: config.text }),
       ...(config.image === undefined ? {} : { image: config.image }),
@@ -243,16 +325,16 @@ export const make = (
 
     const chain = <Input, Req, A>(
       operation: "text" | "image" | "video",
-      list: ReadonlyArray<ModelRoute> | undefined,
+      list: ReadonlyArray<ResolvedRoute> | undefined,
       build: (input: Input, model: string) => Req,
-      call: (route: ModelRoute, request: Req) => Effect.Effect<A, GenerationFailure>,
+      call: (route: ResolvedRoute, request: Req) => Effect.Effect<A, GenerationFailure>,
       degrade?: (input: Input, failure: FallbackChain.AllModelsFailed) => Effect.Effect<A>,
-      priceOf: (route: ModelRoute) => number | ((value: A) => number) | undefined = (route) => route.price
+      priceOf: (route: ResolvedRoute) => number | ((value: A) => number) | undefined = (route) => route.price
     ) => {
       const routes = list ?? []
       const byModel = new Map(routes.map((route) => [route.model, route]))
       // a model's load control admits each attempt, outside its breaker and time-out
-      const entry = (route: ModelRoute, input: Input): FallbackChain.ChainModel<() => Effect.Effect<A, GenerationFailure>> => {
+      const entry = (route: ResolvedRoute, input: Input): FallbackChain.ChainModel<() => Effect.Effect<A, GenerationFailure>> => {
         const price = priceOf(route)
         return {
           model: route.model,
@@ -300,9 +382,11 @@ export const make = (
         (route, request) => {
           // the route's price wins over the capabilities' own
           const pricePerImage = route.price ?? route.capabilities?.pricePerImage
+          // built whenever there is an image list, and only image routes come here
+          const images = delivery!
           const delivered = route.capabilities === undefined
-            ? Effect.flatMap(route.provider.generateImage(request), (result) => delivery.deliver(result, pricePerImage === undefined ? {} : { pricePerImage }))
-            : delivery.generate(route.provider, request, ModelCapabilities.ModelCapabilities.make({ ...route.capabilities, ...(pricePerImage === undefined ? {} : { pricePerImage }) }))
+            ? Effect.flatMap(route.provider.generateImage(request), (result) => images.deliver(result, pricePerImage === undefined ? {} : { pricePerImage }))
+            : images.generate(route.provider, request, ModelCapabilities.ModelCapabilities.make({ ...route.capabilities, ...(pricePerImage === undefined ? {} : { pricePerImage }) }))
           return Effect.catchTag(delivered, "ImageDeliveryFailure", (e) => Effect.fail(ImageDelivery.toGenerationFailure(e)))
         },
         config.degradeTo?.image,
@@ -342,22 +426,51 @@ export const make = (
  *
  * @since 0.1.0
  */
-export const layer = (
-  config: ResilientClientConfig
+export const layer = <const Config extends ResilientClientConfig<unknown>>(
+  config: Config
 ): Layer.Layer<
   ResilientClient,
   LoadControl.InvalidLoadControlOptions | RequestCache.InvalidRequestCacheOptions | ImageDelivery.InvalidImageDeliveryOptions,
-  RetryPolicy.RetryPolicy | CircuitBreaker.CircuitBreakers | HttpClient.HttpClient
+  RetryPolicy.RetryPolicy | CircuitBreaker.CircuitBreakers | ProvidersOf<Config> | DownloadsOf<Config>
 > => Layer.scoped(ResilientClient, make(config))
 
 /**
- * The default policies (retry with budget, circuit breakers) with the README's
- * defaults, to provide to {@link layer}; breaker transitions are counted in
- * the metrics and logged (`Observability.trackBreakers`).
+ * Options of {@link policiesLayer}: the retry policy's and the breakers'
+ * (each as their own `layer` takes them).
  *
  * @since 0.1.0
  */
-export const policiesLayer: Layer.Layer<
+export interface PoliciesOptions {
+  readonly retry?: Parameters<typeof RetryPolicy.layer>[0] | undefined
+  readonly breaker?: Parameters<typeof CircuitBreaker.layer>[0] | undefined
+}
+
+/**
+ * The policies the client needs (retry with budget, circuit breakers), with
+ * the README's defaults or the options given, to provide to {@link layer};
+ * breaker transitions are counted in the metrics and logged
+ * (`Observability.trackBreakers`) whatever the options.
+ *
+ * @example
+ * ```ts
+ * import { ResilientClient } from "effect-ai-resilience"
+ *
+ * const Policies = ResilientClient.policiesLayer({
+ *   retry: { maxAttempts: 3 },
+ *   breaker: { openDuration: "2 minutes" }
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const policiesLayer = (
+  options: PoliciesOptions = {}
+): Layer.Layer<
   RetryPolicy.RetryPolicy | CircuitBreaker.CircuitBreakers,
   RetryPolicy.InvalidRetryOptions | CircuitBreaker.InvalidCircuitBreakerOptions
-> = Layer.mergeAll(RetryPolicy.layer(), Observability.trackBreakersLayer.pipe(Layer.provideMerge(CircuitBreaker.layer())))
+> =>
+  Layer.mergeAll(
+    RetryPolicy.layer(options.retry),
+    Observability.trackBreakersLayer.pipe(Layer.provideMerge(CircuitBreaker.layer(options.breaker)))
+  )

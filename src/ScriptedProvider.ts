@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { Effect, Layer, Ref } from "effect"
+import { Context, Effect, Layer, Ref } from "effect"
 import { type GenerationFailure, HardFailure } from "./Failure.js"
 import type { ImageRequest, ImageResult } from "./ImageGeneration.js"
 import * as Provider from "./Provider.js"
@@ -126,3 +126,67 @@ export const make = (scripts: Scripts): Effect.Effect<ScriptedProvider> =>
  */
 export const layer = (scripts: Scripts): Layer.Layer<Provider.Provider> =>
   Layer.effect(Provider.Provider, Effect.map(make(scripts), (s) => s.provider))
+
+/**
+ * One scripted provider standing in for every provider of a chain: it is
+ * offered under each Tag the routes name (`Provider.named(…)`), so a test
+ * swaps a chain that spans several providers in one line. Give it a built
+ * {@link ScriptedProvider} to read its call log afterwards (each call records
+ * the model, so the log shows which route was taken), or the scripts alone.
+ * A script that is a function sees the request's model and can answer per
+ * route.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { HardFailure, Provider } from "effect-ai-resilience"
+ * import { ScriptedProvider } from "effect-ai-resilience/testing"
+ *
+ * const Primary = Provider.named("gemini")
+ * const Fallback = Provider.named("openai")
+ *
+ * const ProvidersTest = ScriptedProvider.layerFor([Primary, Fallback], {
+ *   generateText: (request) =>
+ *     request.model === "gemini-2.5-flash"
+ *       ? Effect.fail(new HardFailure({ reason: "Overloaded", provider: "scripted", model: request.model, status: 503, message: "high demand" }))
+ *       : Effect.die("scripted answer for the fallback goes here")
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerFor = <const Tags extends ReadonlyArray<ProviderTag>>(
+  tags: Tags,
+  scripted: ScriptedProvider | Scripts
+): Layer.Layer<TagIdentifiers<Tags>> =>
+  Layer.effectContext(
+    Effect.map(
+      isBuilt(scripted) ? Effect.succeed(scripted) : make(scripted),
+      (s) =>
+        tags.reduce<Context.Context<TagIdentifiers<Tags>>>(
+          (context, tag) => Context.add(context, tag as Context.Tag<TagIdentifiers<Tags>, Provider.ProviderService>, s.provider),
+          Context.empty() as Context.Context<TagIdentifiers<Tags>>
+        )
+    )
+  )
+
+/**
+ * A Tag of a provider: `Provider.Provider` or one made by `Provider.named`.
+ * (Written as the effect a Tag is, because Tags of different identities do not
+ * share a supertype.)
+ *
+ * @since 0.1.0
+ */
+export type ProviderTag = Effect.Effect<Provider.ProviderService, never, unknown> & { readonly key: string }
+
+const isBuilt = (scripted: ScriptedProvider | Scripts): scripted is ScriptedProvider => "provider" in scripted && "calls" in scripted
+
+/**
+ * The identities of a list of provider Tags.
+ *
+ * @since 0.1.0
+ */
+export type TagIdentifiers<Tags extends ReadonlyArray<unknown>> = Tags[number] extends infer T
+  ? T extends Effect.Effect<Provider.ProviderService, never, infer I> ? I : never
+  : never

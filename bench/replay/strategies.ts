@@ -229,7 +229,7 @@ const toolkit = (id: "toolkit" | "toolkit-sized", label: string, description: st
   make: (env) =>
     Effect.gen(function*() {
       const byModel = yield* providers(env)
-      const policies = yield* Layer.build(ResilientClient.policiesLayer).pipe(Effect.orDie)
+      const policies = yield* Layer.build(ResilientClient.policiesLayer()).pipe(Effect.orDie)
       const client = yield* ResilientClient.make({
         image: env.trace.models.map(({ model, price, vendor }) => ({ model, price, vendor, provider: byModel.get(model)! })),
         ...(load === undefined ? {} : { load })
@@ -241,7 +241,7 @@ const toolkit = (id: "toolkit" | "toolkit-sized", label: string, description: st
 export const toolkitDefaults: Strategy = toolkit(
   "toolkit",
   "4. toolkit defaults",
-  "`ResilientClient.make({ image })` with `ResilientClient.policiesLayer`: every default (retry ×4 full jitter + budget, " +
+  "`ResilientClient.make({ image })` with `ResilientClient.policiesLayer()`: every default (retry ×4 full jitter + budget, " +
     `breaker per model, failback ramp and promotion trial, load control ${LoadControl.DEFAULT_REQUESTS_PER_MINUTE} rpm / ${LoadControl.DEFAULT_CONCURRENCY} in flight per model, 120 s per attempt)`
 )
 

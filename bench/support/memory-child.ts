@@ -316,7 +316,7 @@ const inflightSection = async (options: ChildOptions): Promise<ReadonlyArray<Inf
     await Effect.runPromise(
       program.pipe(
         Effect.scoped,
-        Effect.provide(Layer.mergeAll(ResilientClient.policiesLayer, NodeHttpClient.layerUndici)),
+        Effect.provide(Layer.mergeAll(ResilientClient.policiesLayer(), NodeHttpClient.layerUndici)),
         Logger.withMinimumLogLevel(LogLevel.None),
         Effect.orDie
       )
