@@ -20,7 +20,8 @@ const slowSimulator = (latencyMs: number) =>
     apiKeys: [KEY],
     models: [
       { id: "gpt-image-1.5", vendor: "openai", kind: "image", latency: { medianMs: latencyMs, p95Ms: latencyMs }, capabilities: { defaultImageOutput: "b64_json", maxImages: 4 } },
-      { id: "gpt-4.1-mini", vendor: "openai", kind: "text", latency: { medianMs: latencyMs, p95Ms: latencyMs } }
+      { id: "gpt-4.1-mini", vendor: "openai", kind: "text", latency: { medianMs: latencyMs, p95Ms: latencyMs } },
+      { id: "sora-2", vendor: "openai", kind: "video", videoDialect: "openai", latency: { medianMs: 0, p95Ms: 0 }, video: { queueSeconds: 1, renderSeconds: 1 } }
     ]
   }))
 
@@ -100,6 +101,24 @@ describe("image --out", () => {
       }
       expect((yield* sim.snapshot).models.find((m) => m.id === "gpt-image-1.5")!.requests).toBe(0)
       expect(existsSync(join(file, "images"))).toBe(false)
+    }).pipe(Effect.provide(Live)))
+})
+
+describe("video --out", () => {
+  it.scoped("a directory, a path under a file or under /proc is refused with exit 2 naming --out, before anything is sent", () =>
+    Effect.gen(function*() {
+      const sim = yield* slowSimulator(0)
+      const config = tempFile("models.json", JSON.stringify({
+        video: [{ model: "sora-2", provider: "openai-compatible", baseUrl: `${sim.url}/v1`, apiKeyEnv: "SIM_KEY", price: 0.25 }]
+      }))
+      const file = tempFile("plain.txt", "not a directory")
+      for (const [out, why] of [[tmpdir(), "is a directory"], [join(file, "v.mp4"), "is not a directory"], ["/proc/ear-test/v.mp4", "kernel filesystem"]] as const) {
+        const run = yield* settle(runCli(["video", "--config", config, "--prompt", "A kite [sim:ok]", "--out", out]), "1 second", 200)
+        expect([out, run.code, run.stdout]).toEqual([out, 2, ""])
+        expect(run.stderr).toMatch(/^error: --out: /)
+        expect(run.stderr).toContain(why)
+      }
+      expect((yield* sim.snapshot).models.every((m) => m.requests === 0 && m.rejected === 0)).toBe(true)
     }).pipe(Effect.provide(Live)))
 })
 
