@@ -8,19 +8,31 @@
  * - invalid body → 400 naming the field;
  * - the provider refused the request (`BadRequest`) → 400 with its `param`;
  * - a safety block → 422;
- * - every model down, or the deadline passed → 503 with `Retry-After`.
+ * - every model down, or the deadline passed → 503 with `Retry-After`: when
+ *   the chain knows when to come back (`AllModelsFailed.retryAfter`: the
+ *   earliest breaker re-open or provider's asked-for wait), in whole seconds
+ *   rounded up; otherwise a short default.
  *
  *   npx tsx examples/http-backend.ts   (needs a config: see README "Configuration file")
  */
 import { HttpRouter, HttpServer, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
-import { Effect, Layer, Schema } from "effect"
+import { Duration, Effect, Layer, Schema } from "effect"
 import { createServer } from "node:http"
-import { isGenerationFailure, ResilientClient } from "effect-ai-resilience"
+import { FallbackChain, isGenerationFailure, ResilientClient } from "effect-ai-resilience"
 
 const PosterBody = Schema.Struct({ prompt: Schema.NonEmptyTrimmedString.annotations({ message: () => "prompt: a non-empty string is required" }) })
 
 const toBase64 = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64")
+
+/** `Retry-After` when nothing said when to come back (a deadline passed, 503s without a hint). */
+export const DEFAULT_RETRY_AFTER_SECONDS = 5
+
+/** `Retry-After` for a failure: the chain's own `retryAfter`, in whole seconds rounded up, else the default. */
+export const retryAfterSeconds = (failure: unknown): number =>
+  failure instanceof FallbackChain.AllModelsFailed && failure.retryAfter !== undefined
+    ? Math.ceil(Duration.toMillis(failure.retryAfter) / 1000)
+    : DEFAULT_RETRY_AFTER_SECONDS
 
 /** The `POST /posters` handler. */
 export const posters = Effect.gen(function*() {
@@ -50,7 +62,7 @@ export const posters = Effect.gen(function*() {
   }
   return yield* HttpServerResponse.json(
     { error: "unavailable", message: failure.message },
-    { status: 503, headers: { "retry-after": "60" } }
+    { status: 503, headers: { "retry-after": String(retryAfterSeconds(failure)) } }
   )
 })
 

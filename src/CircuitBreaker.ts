@@ -18,8 +18,8 @@
  *   after it has closed). An interrupted probe frees its slot and is not
  *   counted.
  *
- * The move from open to half-open is lazy: it happens (and is published on
- * `changes`) on the first call after the open time; `state` and `snapshot`
+ * The move from open to half-open is lazy: it happens (and is published to
+ * `changes` subscribers) on the first call after the open time; `state` and `snapshot`
  * already report `"half-open"` once that time has passed. All time comes from
  * Effect's `Clock`, so `TestClock` drives it in tests. Every update is atomic
  * (one `Ref.modify`; a step that changes the state is made and published
@@ -33,7 +33,23 @@
  *
  * @since 0.1.0
  */
-import { Cause, Clock, Context, Duration, Effect, Either, type Exit, Layer, Option, PubSub, Ref, Schema, Stream, SynchronizedRef } from "effect"
+import {
+  Cause,
+  Clock,
+  Context,
+  Duration,
+  Effect,
+  Either,
+  type Exit,
+  Layer,
+  Option,
+  PubSub,
+  Ref,
+  Schema,
+  type Scope,
+  Stream,
+  SynchronizedRef
+} from "effect"
 import type { HardReason } from "./Failure.js"
 import * as Window from "./internal/circuitBreaker/window.js"
 
@@ -237,8 +253,18 @@ export interface CircuitBreaker {
   readonly state: Effect.Effect<State>
   /** The state and the window's counts now. */
   readonly snapshot: Effect.Effect<Snapshot>
-  /** Every transition from the moment the stream is run (it subscribes when run). */
-  readonly changes: Stream.Stream<Transition>
+  /**
+   * Subscribe to the transitions. The subscription is made when this effect
+   * runs, not when the stream is run, so a transition that happens between
+   * the two is not missed: the stream holds every transition from the
+   * subscription on, for as long as the scope lives (run it once).
+   *
+   * ```ts
+   * const transitions = yield* breaker.changes // subscribed here
+   * yield* Effect.forkScoped(Stream.runForEach(transitions, (t) => Effect.log(t.reason)))
+   * ```
+   */
+  readonly changes: Effect.Effect<Stream.Stream<Transition>, never, Scope.Scope>
   /**
    * Run `effect` if the breaker admits it and record its outcome; fail with
    * {@link CircuitOpen} (without running it) if not.
@@ -698,9 +724,9 @@ const fromResolved = (
       model,
       state: Effect.clockWith((clock) => Effect.map(Ref.get(ref), (core) => effectiveState(core, clock.unsafeCurrentTimeMillis()))),
       snapshot: Effect.clockWith((clock) => Effect.map(Ref.get(ref), (core) => view(core, clock.unsafeCurrentTimeMillis()))),
-      // built when read (a stream is a sizeable object; most breakers are never watched alone)
+      // built when read (most breakers are never watched alone)
       get changes() {
-        return Stream.unwrap(Effect.map(ownHub, (h) => Stream.fromPubSub(h)))
+        return Effect.flatMap(ownHub, (h) => Stream.fromPubSub(h, { scoped: true }))
       },
       withBreaker: guard(admit),
       lastResort: guard(admitLastResort)
@@ -748,8 +774,9 @@ export const make = (
  * // log every model's state changes for a status page
  * const watch = Effect.gen(function*() {
  *   const breakers = yield* CircuitBreaker.CircuitBreakers
- *   yield* Stream.runForEach(breakers.changes, (t) => Effect.log(`${t.model}: ${t.from} → ${t.to} (${t.reason})`))
- * })
+ *   const transitions = yield* breakers.changes // subscribed from here on
+ *   yield* Stream.runForEach(transitions, (t) => Effect.log(`${t.model}: ${t.from} → ${t.to} (${t.reason})`))
+ * }).pipe(Effect.scoped)
  * ```
  *
  * @since 0.1.0
@@ -759,8 +786,12 @@ export interface CircuitBreakersService {
   readonly get: (model: string) => Effect.Effect<CircuitBreaker>
   /** Every breaker made so far, in order of creation. */
   readonly all: Effect.Effect<ReadonlyArray<CircuitBreaker>>
-  /** Every model's transitions, from the moment the stream is run. */
-  readonly changes: Stream.Stream<Transition>
+  /**
+   * Subscribe to every model's transitions: the subscription is made when
+   * this effect runs (nothing published after that is missed) and lasts as
+   * long as the scope. Each run is a new subscription; run each stream once.
+   */
+  readonly changes: Effect.Effect<Stream.Stream<Transition>, never, Scope.Scope>
 }
 
 /**
@@ -842,7 +873,7 @@ export const layer = (
             return found === undefined ? create(model) : Effect.succeed(found)
           }),
         all: Effect.map(SynchronizedRef.get(breakers), (map) => Array.from(map.values())),
-        changes: Stream.fromPubSub(hub)
+        changes: Stream.fromPubSub(hub, { scoped: true })
       })
     })
   )

@@ -5,20 +5,22 @@
  *
  * Exit codes: 0 success; 1 the demo or walkthrough did not see what it checks
  * for, or a command failed; 2 bad input (a config file that does not decode,
- * bad flags).
+ * bad flags, an `--out` that cannot hold files); 130 / 143 stopped by SIGINT /
+ * SIGTERM (the binary; a batch then prints what finished). stdout carries
+ * only results; progress, logs and errors go to stderr.
  *
  * @since 0.1.0
  */
 import { Command, HelpDoc, Options, ValidationError } from "@effect/cli"
-import { FileSystem, type HttpClient, type Path } from "@effect/platform"
+import { FileSystem, type HttpClient, Path } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
 import { Clock, Config, ConfigProvider, Console, Data, Duration, Effect, Layer, Option, Redacted, Schema, type Scope } from "effect"
 import * as CircuitBreaker from "./CircuitBreaker.js"
 import * as ClientConfig from "./ClientConfig.js"
 import * as Demo from "./Demo.js"
 import * as ImageDelivery from "./ImageDelivery.js"
-import type * as FallbackChain from "./FallbackChain.js"
-import { type BatchItem, failureJson, progress, runBatch } from "./internal/cli/batch.js"
+import { type BatchItem, type BatchOptions, failureJson, progress, runBatch, type SaveFailure } from "./internal/cli/batch.js"
+import { neutralise, neutraliseLines } from "./internal/cli/terminal.js"
 import * as ResilientClient from "./ResilientClient.js"
 import * as RetryPolicy from "./RetryPolicy.js"
 import { formatParseError } from "./internal/formatError.js"
@@ -43,6 +45,11 @@ export class InputError extends Data.TaggedError("InputError")<{ readonly messag
  * @since 0.1.0
  */
 export class CheckFailed extends Data.TaggedError("CheckFailed")<{ readonly message: string }> {}
+
+/** Text for people on stdout, neutralised: it quotes what providers sent. */
+const say = (text: string) => Console.log(neutraliseLines(text))
+/** Text for people on stderr, neutralised. */
+const warn = (text: string) => Console.error(neutraliseLines(text))
 
 const json = Options.boolean("json").pipe(Options.withDescription("Print a machine-readable JSON report instead of text"))
 
@@ -72,10 +79,10 @@ export const checkDemoFlags = (flags: { readonly requests: number }): Effect.Eff
 const demo = Command.make("demo", { json, requests, seed: demoSeed, statusPort, hold }, (flags) =>
   Effect.gen(function*() {
     yield* checkDemoFlags(flags)
-    const log = (line: string) => (flags.json ? Effect.void : Console.log(line))
+    const log = (line: string) => (flags.json ? Effect.void : say(line))
     yield* log(
       `effect-ai-resilience demo: an outage drill. The provider simulator runs in-process (real HTTP on 127.0.0.1);\n` +
-        `${flags.requests} image requests go through the resilient client (SPEC §4 priority list) while the primary,\n` +
+        `${flags.requests} image requests go through the resilient client (a priority list of image models) while the primary,\n` +
         `${Demo.imageModels[0]!.model}, is overloaded from ${Demo.clock(Demo.scenario.models[0]!.outages[0]!.startMinute * 60_000)} ` +
         `for ${Demo.scenario.models[0]!.outages[0]!.durationMinutes} minutes (simulated time; the clock jumps ahead whenever every call is waiting).`
     )
@@ -100,7 +107,7 @@ const demo = Command.make("demo", { json, requests, seed: demoSeed, statusPort, 
         for (const c of results) yield* log(`${c.ok ? "✓" : "✗"} ${c.name}: ${c.detail}`)
       }
       if (flags.hold) {
-        yield* Console.error(`holding: the status page stays at ${report.statusUrl}/ until Ctrl-C`)
+        yield* warn(`holding: the status page stays at ${report.statusUrl}/ until Ctrl-C`)
         return yield* Effect.never
       }
       const failing = results.filter((c) => !c.ok)
@@ -116,10 +123,10 @@ const demo = Command.make("demo", { json, requests, seed: demoSeed, statusPort, 
 const walkthrough = Command.make("walkthrough", { json }, ({ json }) =>
   Effect.gen(function*() {
     if (!json) {
-      yield* Console.log("effect-ai-resilience walkthrough: one request for each kind of outcome, through the real adapters against the in-process simulator\n")
+      yield* say("effect-ai-resilience walkthrough: one request for each kind of outcome, through the real adapters against the in-process simulator\n")
     }
     const outcomes = yield* Walkthrough.run({
-      onStep: (outcome, index) => (json ? Effect.void : Console.log(Walkthrough.formatStep(outcome, index)))
+      onStep: (outcome, index) => (json ? Effect.void : say(Walkthrough.formatStep(outcome, index)))
     }).pipe(Effect.scoped, Effect.provide(NodeHttpClient.layerUndici))
     const summary = Walkthrough.summarize(outcomes)
     if (json) {
@@ -128,8 +135,8 @@ const walkthrough = Command.make("walkthrough", { json }, ({ json }) =>
         steps: outcomes.map(({ failure, ...rest }) => ({ ...rest, ...(failure === undefined ? {} : { failure: failureJson(failure) }) }))
       }, null, 2))
     } else {
-      yield* Console.log(`\n${summary.asExpected}/${summary.steps} steps classified as expected`)
-      yield* Console.log(`by category/reason: ${Object.entries(summary.byClass).map(([k, n]) => `${k} ×${n}`).join(", ")}`)
+      yield* say(`\n${summary.asExpected}/${summary.steps} steps classified as expected`)
+      yield* say(`by category/reason: ${Object.entries(summary.byClass).map(([k, n]) => `${k} ×${n}`).join(", ")}`)
     }
     if (summary.asExpected !== summary.steps) {
       return yield* new CheckFailed({ message: `${summary.steps - summary.asExpected} step(s) were not classified as expected` })
@@ -225,63 +232,128 @@ export const clientFromFile = (
     )
   })
 
-const batchReport = (items: ReadonlyArray<BatchItem>) => {
-  const served = items.filter((i) => i.ok)
+const batchReport = (items: ReadonlyArray<BatchItem>, requested: number, interrupted: boolean) => {
+  const completed = items.filter((i) => i.interrupted !== true)
+  const served = completed.filter((i) => i.ok)
   const durations = served.map((i) => i.durationMs).sort((a, b) => a - b)
   const at = (p: number) => durations.length === 0 ? 0 : durations[Math.min(durations.length - 1, Math.ceil(p * durations.length) - 1)]!
   return {
-    requests: items.length,
+    requests: requested,
+    completed: completed.length,
+    interrupted,
     served: served.length,
     fellBack: served.filter((i) => i.fellBack === true).length,
-    failed: items.length - served.length,
-    cost: items.reduce((sum, i) => sum + i.cost, 0),
+    failed: completed.length - served.length,
+    notSaved: served.filter((i) => i.saveFailure !== undefined).length,
+    // every billed call, those of requests cut short included; rounded so that a sum of prices prints as one
+    cost: Math.round(items.reduce((sum, i) => sum + i.cost, 0) * 1e9) / 1e9,
     latencyMs: { p50: at(0.5), p95: at(0.95), p99: at(0.99) }
   }
 }
 
 const runAndReport = <A>(
   flags: { readonly json: boolean; readonly count: number; readonly concurrency: number },
-  call: (index: number) => Effect.Effect<FallbackChain.Served<A>, ResilientClient.ResilientFailure | ImageDelivery.ImageSaveFailed>,
-  describeValue: (served: FallbackChain.Served<A>) => string
+  batch: Pick<BatchOptions<A>, "call" | "keep" | "describeValue">
 ) =>
   Effect.gen(function*() {
-    const bar = progress(flags.count, {
-      tty: !flags.json && process.stderr.isTTY === true,
-      write: (text) => flags.json || process.stderr.isTTY === true ? process.stderr.write(text) : process.stdout.write(text)
-    })
-    const items = yield* runBatch(flags.count, flags.concurrency, call, describeValue, bar)
-    const report = batchReport(items)
-    if (flags.json) {
-      yield* Console.log(JSON.stringify({ ...report, items }, null, 2))
-    } else {
-      if (flags.count === 1) {
-        const item = items[0]!
-        for (const a of item.attempts) {
-          yield* Console.log(`  ${a.model} #${a.attempt}: ${a.outcome}${a.reason === undefined ? "" : ` ${a.category ?? ""}/${a.reason}`}${a.status === undefined ? "" : ` HTTP ${a.status}`} (${(a.durationMs / 1000).toFixed(1)} s)`)
+    // progress goes to stderr whatever stdout is: stdout carries the report only
+    const bar = progress(flags.count, { tty: process.stderr.isTTY === true, write: (text) => process.stderr.write(text) })
+    const print = (items: ReadonlyArray<BatchItem>, interrupted: boolean) =>
+      Effect.gen(function*() {
+        const report = batchReport(items, flags.count, interrupted)
+        if (interrupted) yield* warn(`interrupted after ${report.completed} of ${report.requests} request(s)`)
+        if (flags.json) {
+          yield* Console.log(JSON.stringify({ ...report, items }, null, 2))
+          return report
         }
-      }
-      yield* Console.log(
-        `${report.requests} request(s): ${report.served} served (${report.fellBack} by a fallback), ${report.failed} failed; cost $${report.cost.toFixed(3)}; ` +
-          `latency p50 ${(report.latencyMs.p50 / 1000).toFixed(1)} s, p95 ${(report.latencyMs.p95 / 1000).toFixed(1)} s`
-      )
-    }
+        if (flags.count === 1 && items[0] !== undefined) {
+          for (const a of items[0].attempts) {
+            yield* say(`  ${a.model} #${a.attempt}: ${a.outcome}${a.reason === undefined ? "" : ` ${a.category ?? ""}/${a.reason}`}${a.status === undefined ? "" : ` HTTP ${a.status}`} (${(a.durationMs / 1000).toFixed(1)} s)`)
+          }
+        }
+        const failed = items.filter((i) => !i.ok && i.interrupted !== true)
+        for (const item of failed.slice(0, 20)) yield* say(`  #${item.index + 1} failed: ${neutralise(item.summary)}`)
+        if (failed.length > 20) yield* say(`  … and ${failed.length - 20} more failed`)
+        for (const item of items) {
+          if (item.saveFailure !== undefined) yield* say(`  #${item.index + 1} not saved: ${neutralise(item.saveFailure.message)}`)
+        }
+        const saved = items.flatMap((i) => i.saved ?? [])
+        if (saved.length > 0) yield* say(`saved: ${saved.join(", ")}`)
+        yield* say(
+          `${interrupted ? `interrupted: ${report.completed} of ${report.requests} request(s) finished` : `${report.requests} request(s)`}: ` +
+            `${report.served} served (${report.fellBack} by a fallback), ${report.failed} failed` +
+            `${report.notSaved > 0 ? `, ${report.notSaved} not saved` : ""}; cost $${report.cost.toFixed(3)}; ` +
+            `latency p50 ${(report.latencyMs.p50 / 1000).toFixed(1)} s, p95 ${(report.latencyMs.p95 / 1000).toFixed(1)} s`
+        )
+        return report
+      })
+    const items = yield* runBatch({ ...batch, count: flags.count, concurrency: flags.concurrency, bar, onInterrupt: (partial) => Effect.asVoid(print(partial, true)) })
+    const report = yield* print(items, false)
     if (report.failed > 0) return yield* new RequestsFailed({ message: `${report.failed} of ${report.requests} request(s) failed` })
+    if (report.notSaved > 0) {
+      return yield* new RequestsFailed({ message: `${report.notSaved} of ${report.requests} result(s) were generated and billed but could not be saved (see the report for where they were kept)` })
+    }
   })
 
 const text = Command.make("text", { config: clientConfig, prompt: promptText, count, concurrency, json }, (flags) =>
   Effect.gen(function*() {
     yield* checkBatchFlags(flags)
     const client = yield* clientFromFile(flags.config)
-    yield* runAndReport(
-      flags,
-      () => client.generateText({ messages: [Message.make({ role: "user", content: flags.prompt })] }),
-      (served) => served.value.content === null ? `tool calls: ${served.value.toolCalls.map((c) => c.name).join(", ")}` : JSON.stringify(served.value.content.slice(0, 200))
-    )
+    yield* runAndReport(flags, {
+      call: (_index, hooks) => client.generateText({ messages: [Message.make({ role: "user", content: flags.prompt })] }, hooks),
+      describeValue: (served) =>
+        served.value.content === null ? `tool calls: ${served.value.toolCalls.map((c) => c.name).join(", ")}` : JSON.stringify(served.value.content.slice(0, 200))
+    })
   }).pipe(Effect.scoped, Effect.provide(NodeHttpClient.layerUndici))
 ).pipe(Command.withDescription("Generate text along the config's text models (retries, breakers, fallback); --count for a batch"))
 
 const imageCount = Options.integer("images").pipe(Options.withDescription("Images per request (split into single calls for models that take one)"), Options.withDefault(1))
-const outDir = Options.directory("out").pipe(Options.withDescription("Write each image to this directory (request-<i>-<n>.<ext>)"), Options.optional)
+// plain text: the parser's own path check dies on some paths (ENOTDIR); checkOutputDirectory says what is wrong
+const outDir = Options.text("out").pipe(Options.withDescription("Write each image to this directory (request-<i>-<n>.<ext>)"), Options.optional)
+
+/** Kernel filesystems: files cannot be made there, and a recursive `mkdir` under `/proc` never returns. */
+const systemRoots = ["/proc", "/sys", "/dev"]
+const systemRootOf = (path: string) => systemRoots.find((root) => path === root || path.startsWith(`${root}/`))
+
+/**
+ * Check, before anything is generated, that files can be written to the
+ * directory `dir` (created later if missing): what exists of it is a
+ * directory, writable, and not on a kernel filesystem (a symbolic link is
+ * followed). Bounded: one `stat` per path segment, and a time limit for
+ * filesystems that do not answer. Otherwise an {@link InputError} naming
+ * `flag`.
+ */
+const checkOutputDirectory = (flag: string, dir: string): Effect.Effect<void, InputError, FileSystem.FileSystem | Path.Path> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const refuse = (why: string) => new InputError({ message: `${flag}: ${why}` })
+    const absolute = path.resolve(dir)
+    const lexical = systemRootOf(absolute)
+    if (lexical !== undefined) return yield* refuse(`${dir} is under ${lexical}, a kernel filesystem; choose a directory on disk`)
+    // the nearest part of the path that can be looked at (missing parts are created
+    // later; a file in the way shows up as a part that is not a directory): every
+    // step is a shorter path, and the walk stops at "/"
+    let existing = absolute
+    let info = yield* Effect.either(fs.stat(existing))
+    while (info._tag === "Left" && path.dirname(existing) !== existing) {
+      existing = path.dirname(existing)
+      info = yield* Effect.either(fs.stat(existing))
+    }
+    if (info._tag === "Left") return yield* refuse(`cannot check ${existing}: ${info.left.message}`)
+    const real = yield* fs.realPath(existing).pipe(Effect.mapError((e) => refuse(`cannot check ${existing}: ${e.message}`)))
+    const linked = systemRootOf(real)
+    if (linked !== undefined) return yield* refuse(`${dir} leads to ${real}, on a kernel filesystem; choose a directory on disk`)
+    if (info.right.type !== "Directory") {
+      return yield* refuse(existing === absolute ? `${dir} is not a directory` : `${dir} cannot be created: ${existing} is not a directory`)
+    }
+    yield* fs.access(existing, { writable: true }).pipe(
+      Effect.mapError(() => refuse(existing === absolute ? `${dir} is not writable` : `${dir} cannot be created: ${existing} is not writable`))
+    )
+  }).pipe(Effect.timeoutFail({
+    duration: Duration.seconds(5),
+    onTimeout: () => new InputError({ message: `${flag}: ${dir} did not answer within 5 s; choose a directory on a local disk` })
+  }))
 
 const image = Command.make("image", { config: clientConfig, prompt: promptText, n: imageCount, out: outDir, count, concurrency, json }, (flags) =>
   Effect.gen(function*() {
@@ -289,41 +361,57 @@ const image = Command.make("image", { config: clientConfig, prompt: promptText, 
     if (!Number.isSafeInteger(flags.n) || flags.n < 1 || flags.n > 10) {
       return yield* new InputError({ message: `--images: must be an integer from 1 to 10, got ${flags.n}` })
     }
+    if (Option.isSome(flags.out)) yield* checkOutputDirectory("--out", flags.out.value)
     const client = yield* clientFromFile(flags.config)
     const files = yield* Effect.context<FileSystem.FileSystem | Path.Path>()
-    const saved = new Map<number, ReadonlyArray<string>>()
-    yield* runAndReport(
-      flags,
-      (index) =>
-        client.generateImage({ prompt: flags.prompt, ...(flags.n === 1 ? {} : { n: flags.n }) }).pipe(
-          Effect.tap((served) =>
-            Option.match(flags.out, {
-              onNone: () => Effect.void,
-              onSome: (dir) =>
-                ImageDelivery.saveTo(dir, { prefix: `request-${index + 1}` })(served.value).pipe(
-                  Effect.map((written) => saved.set(index, written.map((f) => f.path))),
-                  Effect.provide(files)
-                )
-            })
+    // one directory for every image that could not be saved where asked, made on first need
+    const spare = yield* Effect.cached(
+      Effect.flatMap(FileSystem.FileSystem, (fs) => fs.makeTempDirectory({ prefix: "effect-ai-resilience-images-" }))
+    )
+    const keepAside = (prefix: string, result: ImageDelivery.ImageDeliveryResult, failure: ImageDelivery.ImageSaveFailed): Effect.Effect<SaveFailure> =>
+      spare.pipe(
+        Effect.flatMap((dir) => ImageDelivery.saveTo(dir, { prefix })(result)),
+        Effect.map((written): SaveFailure => ({
+          message: `${failure.message}; the image${written.length === 1 ? " is" : "s are"} kept in ${written.map((f) => f.path).join(", ")}`,
+          keptAt: written.map((f) => f.path)
+        })),
+        Effect.orElseSucceed((): SaveFailure => ({ message: `${failure.message}; no temporary file could be written either, so the result is lost` })),
+        Effect.provide(files)
+      )
+    yield* runAndReport<ImageDelivery.ImageDeliveryResult>(flags, {
+      call: (_index, hooks) => client.generateImage({ prompt: flags.prompt, ...(flags.n === 1 ? {} : { n: flags.n }) }, hooks),
+      ...(Option.isNone(flags.out) ? {} : {
+        keep: (index, served) =>
+          ImageDelivery.saveTo(flags.out.pipe(Option.getOrElse(() => ".")), { prefix: `request-${index + 1}` })(served.value).pipe(
+            Effect.map((written) => written.map((f) => f.path)),
+            Effect.provide(files),
+            Effect.catchAll((failure) => Effect.flip(keepAside(`request-${index + 1}`, served.value, failure)))
           )
-        ),
-      (served) =>
+      }),
+      describeValue: (served) =>
         served.value.images.map((i) => `${i.mimeType} ${i.bytes.byteLength} bytes${i.source === "url" ? " (downloaded)" : ""}`).join(", ") +
         (served.value.images[0]?.revisedPrompt === undefined ? "" : `; revised prompt: ${JSON.stringify(served.value.images[0].revisedPrompt.slice(0, 60))}`)
-    ).pipe(Effect.ensuring(
-      Effect.suspend(() => saved.size === 0 || flags.json ? Effect.void : Console.log(`saved: ${[...saved.values()].flat().join(", ")}`))
-    ))
+    })
   }).pipe(Effect.scoped, Effect.provide(NodeHttpClient.layerUndici))
 ).pipe(Command.withDescription("Generate images along the config's image models; URL outputs are downloaded at once; --out DIR saves them"))
 
 const videoSeconds = Options.integer("seconds").pipe(Options.withDescription("Length of the video in seconds"), Options.optional)
-const videoOut = Options.file("out").pipe(Options.withDescription("Write the video to this file"), Options.optional)
+const videoOut = Options.text("out").pipe(Options.withDescription("Write the video to this file"), Options.optional)
 
 const video = Command.make("video", { config: clientConfig, prompt: promptText, seconds: videoSeconds, out: videoOut, json }, (flags) =>
   Effect.gen(function*() {
     const client = yield* clientFromFile(flags.config)
     const fs = yield* FileSystem.FileSystem
-    const log = (line: string) => (flags.json ? Effect.sync(() => process.stderr.write(`${line}\n`)) : Console.log(line))
+    const path = yield* Path.Path
+    if (Option.isSome(flags.out)) {
+      const target = yield* Effect.option(fs.stat(flags.out.value))
+      if (Option.isSome(target) && target.value.type === "Directory") {
+        return yield* new InputError({ message: `--out: ${flags.out.value} is a directory; give the name of the video file` })
+      }
+      yield* checkOutputDirectory("--out", path.dirname(path.resolve(flags.out.value)))
+    }
+    // progress quotes the provider (statuses, error messages): neutralised wherever it goes
+    const log = (line: string) => (flags.json ? Effect.sync(() => process.stderr.write(`${neutralise(line)}\n`)) : say(neutralise(line)))
     const t0 = yield* Clock.currentTimeMillis
     const since = Effect.map(Clock.currentTimeMillis, (now) => `${((now - t0) / 1000).toFixed(0).padStart(4)} s`)
     const exit = yield* Effect.exit(client.generateVideo(
@@ -355,10 +443,23 @@ const video = Command.make("video", { config: clientConfig, prompt: promptText, 
       return yield* new RequestsFailed({ message: error === undefined ? "the video job was interrupted" : error.message })
     }
     const job = exit.value
+    // the video is billed: if it cannot be written where asked, it is kept in a temporary file
+    let saveFailure: SaveFailure | undefined
     if (Option.isSome(flags.out) && job.video !== undefined) {
-      yield* fs.writeFile(flags.out.value, job.video.bytes).pipe(
-        Effect.mapError((e) => new InputError({ message: `--out: cannot write ${flags.out.pipe(Option.getOrElse(() => ""))}: ${e.message}` }))
-      )
+      const file = flags.out.value
+      const bytes = job.video.bytes
+      const written = yield* Effect.either(fs.makeDirectory(path.dirname(path.resolve(file)), { recursive: true }).pipe(
+        Effect.zipRight(fs.writeFile(file, bytes))
+      ))
+      if (written._tag === "Left") {
+        const reason = `cannot write ${file}: ${written.left.message}`
+        saveFailure = yield* fs.makeTempDirectory({ prefix: "effect-ai-resilience-video-" }).pipe(
+          Effect.map((dir) => path.join(dir, path.basename(file) || "video.mp4")),
+          Effect.tap((kept) => fs.writeFile(kept, bytes)),
+          Effect.map((kept): SaveFailure => ({ message: `${reason}; the video is kept in ${kept}`, keptAt: [kept] })),
+          Effect.orElseSucceed((): SaveFailure => ({ message: `${reason}; no temporary file could be written either, so the video is lost` }))
+        )
+      }
     }
     if (flags.json) {
       yield* Console.log(JSON.stringify({
@@ -368,13 +469,19 @@ const video = Command.make("video", { config: clientConfig, prompt: promptText, 
         cost: job.cost,
         task: { id: job.task.id, status: job.task.status, rawStatus: job.task.rawStatus },
         video: job.video === undefined ? undefined : { bytes: job.video.bytes.byteLength, mimeType: job.video.mimeType },
+        ...(Option.isSome(flags.out) && job.video !== undefined && saveFailure === undefined ? { saved: [flags.out.value] } : {}),
+        ...(saveFailure === undefined ? {} : { saveFailure }),
         attempts: job.attempts.map((a) => ({ ...a, failure: a.failure === undefined ? undefined : failureJson(a.failure) }))
       }, null, 2))
     } else {
-      yield* Console.log(
+      yield* say(
         `served by ${job.model}${job.fellBack ? " (fallback)" : ""}: ${job.video === undefined ? "no download" : `${job.video.mimeType}, ${job.video.bytes.byteLength} bytes`}` +
-          `${Option.isSome(flags.out) ? ` → ${flags.out.value}` : ""}; cost $${job.cost.toFixed(2)}`
+          `${Option.isSome(flags.out) && saveFailure === undefined ? ` → ${flags.out.value}` : ""}; cost $${job.cost.toFixed(2)}`
       )
+      if (saveFailure !== undefined) yield* say(`not saved: ${neutralise(saveFailure.message)}`)
+    }
+    if (saveFailure !== undefined) {
+      return yield* new RequestsFailed({ message: `the video was generated and billed but not saved: ${saveFailure.message}` })
     }
   }).pipe(Effect.scoped, Effect.provide(NodeHttpClient.layerUndici))
 ).pipe(Command.withDescription("Generate a video along the config's video models: submit, poll, fall over, download at once"))
@@ -405,8 +512,8 @@ const status = Command.make("status", { config: clientConfig, port: pagePort, pr
       Effect.provideService(ModelStatus.ModelStatus, client.status),
       Effect.mapError((e) => new InputError({ message: `--port: cannot serve on ${flags.port}: ${e.message}` }))
     )
-    yield* Console.log(`status page: ${server.url}/   (JSON: ${server.url}/status, events: ${server.url}/status/events)`)
-    yield* Console.log(`probing every model every ${flags.probeInterval} s; Ctrl-C to stop`)
+    yield* say(`status page: ${server.url}/   (JSON: ${server.url}/status, events: ${server.url}/status/events)`)
+    yield* say(`probing every model every ${flags.probeInterval} s; Ctrl-C to stop`)
     return yield* Effect.never
   }).pipe(Effect.scoped, Effect.provide(NodeHttpClient.layerUndici))
 ).pipe(Command.withDescription("Serve the status page for a config's models, judged from probes (and any traffic of this process)"))
@@ -481,19 +588,19 @@ const simulate = Command.make("simulate", { config: configFile, port, timeScale,
   Effect.gen(function*() {
     const config = yield* resolveSimulatorConfig(flags)
     const sim = yield* Simulator.make(config)
-    yield* Console.log(`provider simulator listening on ${sim.url}`)
-    yield* Console.log(`  OpenAI-compatible: ${sim.url}/v1/chat/completions, /v1/images/generations, /v1/videos`)
-    yield* Console.log(`  Gemini:            ${sim.url}/v1beta/models/{model}:generateContent`)
-    yield* Console.log(`  state:             ${sim.url}/_simulator/state`)
-    yield* Console.log(`  models: ${config.models.map((m) => `${m.id} (${m.kind})`).join(", ")}`)
-    yield* Console.log(`  time scale ×${config.timeScale}, seed ${config.seed}; Ctrl-C to stop`)
+    yield* say(`provider simulator listening on ${sim.url}`)
+    yield* say(`  OpenAI-compatible: ${sim.url}/v1/chat/completions, /v1/images/generations, /v1/videos`)
+    yield* say(`  Gemini:            ${sim.url}/v1beta/models/{model}:generateContent`)
+    yield* say(`  state:             ${sim.url}/_simulator/state`)
+    yield* say(`  models: ${config.models.map((m) => `${m.id} (${m.kind})`).join(", ")}`)
+    yield* say(`  time scale ×${config.timeScale}, seed ${config.seed}; Ctrl-C to stop`)
     return yield* Effect.never
   }).pipe(Effect.scoped)
 ).pipe(Command.withDescription("Serve the provider simulator (real HTTP, real wire formats) until interrupted"))
 
 const root = Command.make("effect-ai-resilience").pipe(
   Command.withDescription(
-    "Resilience for AI generation APIs.\n\nExit codes: 0 ok; 1 failure (or the demo / walkthrough did not see what it checks for); 2 bad input (config file, flags)."
+    "Resilience for AI generation APIs.\n\nExit codes: 0 ok; 1 failure (or the demo / walkthrough did not see what it checks for); 2 bad input (config file, flags, --out); 130 / 143 stopped by Ctrl-C / SIGTERM."
   ),
   Command.withSubcommands([demo, walkthrough, text, image, video, status, simulate])
 )
@@ -517,9 +624,9 @@ export const exitCode = (argv: ReadonlyArray<string>) =>
   cli(argv).pipe(
     Effect.as(0),
     Effect.catchTags({
-      InputError: (e) => Effect.as(Console.error(`error: ${e.message}`), 2),
-      RequestsFailed: (e) => Effect.as(Console.error(`error: ${e.message}`), 1),
-      CheckFailed: (e) => Effect.as(Console.error(`error: ${e.message}`), 1)
+      InputError: (e) => Effect.as(warn(`error: ${e.message}`), 2),
+      RequestsFailed: (e) => Effect.as(warn(`error: ${e.message}`), 1),
+      CheckFailed: (e) => Effect.as(warn(`error: ${e.message}`), 1)
     }),
     Effect.catchIf(ValidationError.isValidationError, () => Effect.succeed(2))
   )

@@ -270,11 +270,10 @@ export const runOn = (
 
     const start = yield* Clock.currentTimeMillis
     const transitions: Array<CircuitBreaker.Transition & { readonly sinceStartMs: number }> = []
-    yield* Stream.runForEach(breakers.changes, (t) => {
+    yield* Stream.runForEach(yield* breakers.changes, (t) => {
       transitions.push({ ...t, sinceStartMs: t.at - start })
       return options.onTransition === undefined ? Effect.void : options.onTransition(t, t.at - start)
     }).pipe(Effect.forkScoped)
-    yield* Effect.yieldNow()
 
     const one = (index: number): Effect.Effect<RequestOutcome> =>
       Effect.gen(function*() {

@@ -11,7 +11,8 @@
  * once; `ContentFiltered` moves on only with `contentFiltered: true`.
  *
  * The result says which model served and carries the attempt log; when every
- * model fails, one `AllModelsFailed` holds every attempt.
+ * model fails, one `AllModelsFailed` holds every attempt and says when to come
+ * back (`retryAfter`).
  *
  * @since 0.1.0
  */
@@ -61,6 +62,12 @@ export class AttemptRecord extends Schema.Class<AttemptRecord>("effect-ai-resili
   reason: Schema.optional(Schema.String),
   status: Schema.optional(Schema.Number),
   message: Schema.optional(Schema.String),
+  /**
+   * The provider's request id of this attempt, to quote to its support: from
+   * the failure, or from the result when it carries one (the ids of a request
+   * split into several calls, comma-separated).
+   */
+  requestId: Schema.optional(Schema.String),
   durationMs: Schema.Number,
   /** Set on successes of priced models. */
   cost: Schema.optional(Schema.Number)
@@ -92,13 +99,39 @@ export interface Served<A> {
 /**
  * Every model failed (or was skipped, or the deadline left no time).
  *
+ * `retryAfter` says when it is worth coming back, measured from the moment
+ * the chain gave up: the earliest of the times at which the breaker of a
+ * model skipped for an open circuit may admit a trial call again, and of the
+ * waits the providers asked for (`retryAfter` of a failure, e.g. a 429's
+ * `Retry-After`) that are not over yet. It is absent when nothing said when
+ * (e.g. every failure was a 503 without a hint) — a backend can then answer
+ * `Retry-After` with a default of its own.
+ *
+ * @example
+ * ```ts
+ * import { Duration, Effect } from "effect"
+ * import { FallbackChain } from "effect-ai-resilience"
+ *
+ * declare const chain: Effect.Effect<FallbackChain.Served<string>, FallbackChain.AllModelsFailed>
+ * const answer = chain.pipe(
+ *   Effect.map((served) => ({ status: 200, body: served.value })),
+ *   Effect.catchTag("AllModelsFailed", (e) =>
+ *     Effect.succeed({
+ *       status: 503,
+ *       retryAfterSeconds: e.retryAfter === undefined ? 5 : Math.ceil(Duration.toMillis(e.retryAfter) / 1000)
+ *     }))
+ * )
+ * ```
+ *
  * @since 0.1.0
  */
 export class AllModelsFailed extends Schema.TaggedError<AllModelsFailed>("effect-ai-resilience/AllModelsFailed")(
   "AllModelsFailed",
   {
     message: Schema.String,
-    attempts: Schema.Array(AttemptRecord)
+    attempts: Schema.Array(AttemptRecord),
+    /** When to come back (see above); encoded as milliseconds. */
+    retryAfter: Schema.optional(Schema.DurationFromMillis)
   }
 ) {}
 
@@ -190,8 +223,25 @@ const recordOf = (
     reason: failure.reason,
     message: failure.message,
     durationMs,
-    ...(failure.status === undefined ? {} : { status: failure.status })
+    ...(failure.status === undefined ? {} : { status: failure.status }),
+    ...(failure.requestId === undefined ? {} : { requestId: failure.requestId })
   })
+
+/**
+ * The request id a result carries, if any: results are the caller's values,
+ * so this looks for the fields this package's results use (`requestId`, or
+ * `requestIds` for a request split into calls).
+ */
+const requestIdOfResult = (value: unknown): string | undefined => {
+  if (typeof value !== "object" || value === null) return undefined
+  const { requestId, requestIds } = value as { readonly requestId?: unknown; readonly requestIds?: unknown }
+  if (typeof requestId === "string" && requestId.length > 0) return requestId
+  if (Array.isArray(requestIds)) {
+    const ids = requestIds.filter((id): id is string => typeof id === "string" && id.length > 0)
+    return ids.length > 0 ? ids.join(",") : undefined
+  }
+  return undefined
+}
 
 /**
  * Run `call` along the priority list.
@@ -278,6 +328,8 @@ export const runWith = <A, E extends GenerationFailure, R>(
         const leftAt = (now: number) => deadlineMs - (now - started)
         // a model whose retries the deadline cut short makes the outcome DeadlineExceeded
         let cutByDeadline = false
+        // epoch ms until which a provider asked us to wait, one per failure that said so
+        const waitsAskedUntil: Array<number> = []
         const skipped = (model: string, reason: string, attempt = 0) =>
           append(attemptRecord({ model, attempt, outcome: "skipped", reason, durationMs: 0 }))
 
@@ -297,17 +349,23 @@ export const runWith = <A, E extends GenerationFailure, R>(
             return entry.call().pipe(
               (call) => timeoutFail(call, attemptTimeout, timedOut),
               Effect.tapError((failure) =>
-                Effect.flatMap(Clock.currentTimeMillis, (t1) => append(recordOf(entry.model, n, failure, t1 - t0), failure))
+                Effect.flatMap(Clock.currentTimeMillis, (t1) => {
+                  if (failure.retryAfter !== undefined) waitsAskedUntil.push(t1 + Duration.toMillis(failure.retryAfter))
+                  return append(recordOf(entry.model, n, failure, t1 - t0), failure)
+                })
               ),
               Effect.tap((result) =>
-                Effect.flatMap(Clock.currentTimeMillis, (t1) =>
-                  append(attemptRecord({
+                Effect.flatMap(Clock.currentTimeMillis, (t1) => {
+                  const requestId = requestIdOfResult(result)
+                  return append(attemptRecord({
                     model: entry.model,
                     attempt: n,
                     outcome: "success",
                     durationMs: t1 - t0,
-                    ...(entry.price === undefined ? {} : { cost: typeof entry.price === "number" ? entry.price : entry.price(result) })
-                  })))
+                    ...(entry.price === undefined ? {} : { cost: typeof entry.price === "number" ? entry.price : entry.price(result) }),
+                    ...(requestId === undefined ? {} : { requestId })
+                  }))
+                })
               ),
               // cut off: by the deadline, or by the caller
               Effect.onInterrupt(() =>
@@ -382,6 +440,35 @@ export const runWith = <A, E extends GenerationFailure, R>(
             } satisfies Served<A>
           })
 
+        /**
+         * When to come back, from now: the earliest re-open of the breakers of
+         * the models skipped for an open circuit (read now: a last-resort trial
+         * that failed has pushed its model's back), and the providers' asked-for
+         * waits not over yet. Times already past say nothing any more (a retry
+         * has waited them out) and are left out.
+         */
+        const comeBackIn = Effect.gen(function*() {
+          const now = yield* Clock.currentTimeMillis
+          const skippedOpen = new Set(log.filter((a) => a.outcome === "skipped" && a.reason === "CircuitOpen").map((a) => a.model))
+          const times = waitsAskedUntil.slice()
+          for (const model of skippedOpen) {
+            const snapshot = yield* Effect.flatMap(breakers.get(model), (breaker) => breaker.snapshot)
+            if (snapshot.openUntil !== undefined) times.push(snapshot.openUntil)
+          }
+          const ahead = times.filter((at) => at > now)
+          return ahead.length === 0 ? undefined : Duration.millis(Math.min(...ahead) - now)
+        })
+        const allFailed = Effect.map(comeBackIn, (retryAfter) =>
+          new AllModelsFailed({
+            message: `all ${models.length} models failed: ${
+              models.map((m) => {
+                const last = [...log].reverse().find((a) => a.model === m.model)
+                return `${m.model} (${last?.reason ?? "not tried"})`
+              }).join(", ")
+            }`,
+            attempts: log.slice(),
+            ...(retryAfter === undefined ? {} : { retryAfter })
+          }))
         const deadlineExceeded = (): DeadlineExceeded =>
           new DeadlineExceeded({
             message: `deadline of ${Duration.format(deadline ?? Duration.zero)} reached after ${log.filter((a) => a.outcome !== "skipped").length} attempts`,
@@ -451,20 +538,10 @@ export const runWith = <A, E extends GenerationFailure, R>(
           Effect.catchIf(
             (error): error is Eligible | DeadlineReached => error instanceof DeadlineReached || isEligible(error),
             () =>
-              Effect.suspend(() =>
-                Effect.fail(
-                  cutByDeadline || log.some((a) => a.reason === "Deadline")
-                    ? deadlineExceeded()
-                    : new AllModelsFailed({
-                      message: `all ${models.length} models failed: ${
-                        models.map((m) => {
-                          const last = [...log].reverse().find((a) => a.model === m.model)
-                          return `${m.model} (${last?.reason ?? "not tried"})`
-                        }).join(", ")
-                      }`,
-                      attempts: log.slice()
-                    })
-                )
+              Effect.suspend((): Effect.Effect<never, AllModelsFailed | DeadlineExceeded> =>
+                cutByDeadline || log.some((a) => a.reason === "Deadline")
+                  ? Effect.fail(deadlineExceeded())
+                  : Effect.flatMap(allFailed, Effect.fail)
               )
           )
         )

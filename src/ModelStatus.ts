@@ -113,10 +113,19 @@ export interface ModelStatusService {
   readonly record: (observation: Observation) => Effect.Effect<void>
   /** The picture now (breaker states read without calling through them). */
   readonly snapshot: Effect.Effect<StatusSnapshot>
-  /** Every change of a model's health, from the moment the stream is run. */
-  readonly changes: Stream.Stream<StatusChange>
-  /** A new snapshot on every change (health, breaker, vendor outage, promotion), for push updates. */
-  readonly snapshots: Stream.Stream<StatusSnapshot>
+  /**
+   * Subscribe to every change of a model's health. The subscription is made
+   * when this effect runs (a change published after that is not missed, even
+   * before the stream is run) and lasts as long as the scope; run the stream
+   * once.
+   */
+  readonly changes: Effect.Effect<Stream.Stream<StatusChange>, never, Scope.Scope>
+  /**
+   * Subscribe to a new snapshot on every change (health, breaker, vendor
+   * outage, promotion), for push updates; subscribed when this effect runs, as
+   * `changes`. Only the latest 64 are kept for a subscriber that falls behind.
+   */
+  readonly snapshots: Effect.Effect<Stream.Stream<StatusSnapshot>, never, Scope.Scope>
   /**
    * The effective priority list of `list`: as configured, or with the promoted
    * fallback first while a promotion holds (SPEC §7) — except for a small
@@ -283,8 +292,9 @@ export const make = (
         if (deadline !== (yield* Ref.getAndSet(armed, deadline))) yield* Queue.offer(rearm, undefined)
       })))
 
-    // breaker transitions change health without any observation
-    yield* Stream.runForEach(breakers.changes, () => step((s) => s)).pipe(Effect.forkScoped)
+    // breaker transitions change health without any observation (subscribed
+    // here, before anything can trip a breaker)
+    yield* Stream.runForEach(yield* breakers.changes, () => step((s) => s)).pipe(Effect.forkScoped)
     // the alert hook, in order, off the recording path
     if (options.onChange !== undefined) {
       const onChange = options.onChange
@@ -319,8 +329,8 @@ export const make = (
     return {
       record: (observation) => step((s) => State.record(settings, s, observation)),
       snapshot,
-      changes: Stream.fromPubSub(changesHub),
-      snapshots: Stream.fromPubSub(snapshotsHub),
+      changes: Stream.fromPubSub(changesHub, { scoped: true }),
+      snapshots: Stream.fromPubSub(snapshotsHub, { scoped: true }),
       // read-only and cheap (it runs on every request): the state is current
       // until the armed deadline (time alone changes nothing before it); past
       // it, judged as of now without taking the lock

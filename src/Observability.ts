@@ -499,9 +499,7 @@ export const recordTransition = (t: Transition): Effect.Effect<void> =>
  */
 export const trackBreakers: Effect.Effect<void, never, CircuitBreakers | Scope.Scope> = Effect.gen(function*() {
   const breakers = yield* CircuitBreakers
-  yield* Effect.forkScoped(Stream.runForEach(breakers.changes, recordTransition))
-  // let the forked fiber run up to its first wait, i.e. subscribe
-  yield* Effect.yieldNow()
+  yield* Effect.forkScoped(Stream.runForEach(yield* breakers.changes, recordTransition))
 })
 
 /**

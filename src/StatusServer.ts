@@ -68,7 +68,8 @@ export const routes = (options: Pick<StatusServerOptions, "title" | "heartbeat">
     HttpRouter.get(
       "/status/events",
       Effect.map(ModelStatus, (status) => {
-        const events = Stream.concat(Stream.fromEffect(status.snapshot), status.snapshots).pipe(
+        // subscribed (for as long as the response streams) before the first snapshot is read: no change falls in between
+        const events = Stream.unwrapScoped(Effect.map(status.snapshots, (pushed) => Stream.concat(Stream.fromEffect(status.snapshot), pushed))).pipe(
           Stream.map((s) => `data: ${JSON.stringify(s)}\n\n`)
         )
         const beats = Stream.repeatEffectWithSchedule(Effect.succeed(": heartbeat\n\n"), Schedule.spaced(heartbeat)).pipe(Stream.drop(1))

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Deferred, Duration, Effect, Either, Fiber, Ref, Stream, TestClock } from "effect"
+import { Chunk, Deferred, Duration, Effect, Either, Exit, Fiber, Option, Ref, type Scope, Stream, TestClock } from "effect"
 import * as CircuitBreaker from "../src/CircuitBreaker.js"
 import { HardFailure, type HardReason, SilentFailure } from "../src/Failure.js"
 import * as Window from "../src/internal/circuitBreaker/window.js"
@@ -27,11 +27,24 @@ const opened = (model = "m", options?: CircuitBreaker.CircuitBreakerOptions) =>
   })
 
 /** Collect the next `n` transitions of `changes`, subscribed before this returns. */
-const collect = (changes: Stream.Stream<CircuitBreaker.Transition>, n: number) =>
+const collect = (changes: Effect.Effect<Stream.Stream<CircuitBreaker.Transition>, never, Scope.Scope>, n: number) =>
   Effect.gen(function*() {
-    const fiber = yield* Effect.fork(Stream.runCollect(Stream.take(changes, n)))
-    yield* TestClock.adjust(0) // lets the collector subscribe (waits until it is suspended)
+    const transitions = yield* changes
+    const fiber = yield* Effect.fork(Stream.runCollect(Stream.take(transitions, n)))
     return Effect.map(Fiber.join(fiber), Chunk.toReadonlyArray)
+  })
+
+/**
+ * The first element `stream` has for a reader started now, without the clock
+ * moving: none when it has nothing (rather than waiting for ever).
+ */
+const headNow = <A>(stream: Stream.Stream<A>) =>
+  Effect.gen(function*() {
+    const reader = yield* Effect.fork(Stream.runHead(stream))
+    yield* TestClock.adjust(0) // the reader runs until it has an element or waits for one
+    const polled = yield* Fiber.poll(reader)
+    yield* Fiber.interrupt(reader)
+    return Option.isSome(polled) && Exit.isSuccess(polled.value) ? polled.value.value : Option.none()
   })
 
 describe("CircuitBreaker", () => {
@@ -89,7 +102,7 @@ describe("CircuitBreaker", () => {
         })
       }))
 
-    it.effect("reports why it opened: the failure rate over the window", () =>
+    it.scoped("reports why it opened: the failure rate over the window", () =>
       Effect.gen(function*() {
         const breaker = yield* CircuitBreaker.make("m")
         const next = yield* collect(breaker.changes, 1)
@@ -100,7 +113,7 @@ describe("CircuitBreaker", () => {
         ])
       }))
 
-    it.effect("opens on 5 consecutive failures even when the window never holds 5 calls", () =>
+    it.scoped("opens on 5 consecutive failures even when the window never holds 5 calls", () =>
       Effect.gen(function*() {
         const breaker = yield* CircuitBreaker.make("video")
         const next = yield* collect(breaker.changes, 1)
@@ -213,7 +226,7 @@ describe("CircuitBreaker", () => {
         expect(yield* breaker.snapshot).toMatchObject({ state: "half-open", openUntil: undefined })
       }))
 
-    it.effect("the move to half-open is published lazily, on the first call after the open time", () =>
+    it.scoped("the move to half-open is published lazily, on the first call after the open time", () =>
       Effect.gen(function*() {
         const breaker = yield* opened()
         const next = yield* collect(breaker.changes, 2)
@@ -284,7 +297,7 @@ describe("CircuitBreaker", () => {
         expect(yield* breaker.state).toBe("closed")
       }))
 
-    it.effect("halfOpenProbes = 2 admits two concurrent probes, rejects a third, closes when both succeed", () =>
+    it.scoped("halfOpenProbes = 2 admits two concurrent probes, rejects a third, closes when both succeed", () =>
       Effect.gen(function*() {
         const breaker = yield* opened("m", { halfOpenProbes: 2 })
         const changes = yield* collect(breaker.changes, 2)
@@ -371,7 +384,7 @@ describe("CircuitBreaker", () => {
       }))
   })
 
-  it.effect("state and snapshot are read without calling through the breaker and change nothing", () =>
+  it.scoped("state and snapshot are read without calling through the breaker and change nothing", () =>
     Effect.gen(function*() {
       const breaker = yield* CircuitBreaker.make("m")
       const next = yield* collect(breaker.changes, 3)
@@ -391,7 +404,22 @@ describe("CircuitBreaker", () => {
       expect(yield* breaker.snapshot).toMatchObject({ state: "open", openUntil: 1_200_000, opened: 2 })
     }))
 
-  it.effect("changes delivers every transition in order, with its time and reason", () =>
+  it.scoped("changes subscribes when it runs: a transition made at once after it, before the stream is read, is the stream's first", () =>
+    Effect.gen(function*() {
+      const breaker = yield* CircuitBreaker.make("veo-3")
+      const transitions = yield* breaker.changes
+      yield* fail(breaker, 5) // nothing else runs in between: no yield, no sleep
+      expect(yield* headNow(transitions)).toEqual(Option.some(
+        { model: "veo-3", from: "closed", to: "open", at: 0, reason: "failure rate 100% >= 30% over 5 calls" }
+      ))
+      // the shared stream of every breaker likewise
+      const breakers = yield* CircuitBreaker.CircuitBreakers
+      const all = yield* breakers.changes
+      yield* fail(yield* breakers.get("sora-2"), 5)
+      expect(Option.map(yield* headNow(all), (t) => [t.model, t.from, t.to])).toEqual(Option.some(["sora-2", "closed", "open"]))
+    }).pipe(Effect.provide(CircuitBreaker.layer())))
+
+  it.scoped("changes delivers every transition in order, with its time and reason", () =>
     Effect.gen(function*() {
       const breaker = yield* CircuitBreaker.make("veo-3")
       const all = yield* collect(breaker.changes, 5)
@@ -441,7 +469,7 @@ describe("CircuitBreaker", () => {
         expect(yield* breaker.state).toBe("closed")
       }))
 
-    it.effect("transitions are published once each under concurrency", () =>
+    it.scoped("transitions are published once each under concurrency", () =>
       Effect.gen(function*() {
         const breaker = yield* CircuitBreaker.make("m")
         const next = yield* collect(breaker.changes, 4)
@@ -502,7 +530,7 @@ describe("CircuitBreaker", () => {
         expect((yield* breakers.all).map((b) => b.model)).toEqual(["gpt-image-1.5", "seedream-4.5"])
       }).pipe(Effect.provide(CircuitBreaker.layer())))
 
-    it.effect("per-model options override the shared ones", () =>
+    it.scoped("per-model options override the shared ones", () =>
       Effect.gen(function*() {
         const breakers = yield* CircuitBreaker.CircuitBreakers
         const all = yield* collect(breakers.changes, 1)
@@ -520,7 +548,7 @@ describe("CircuitBreaker", () => {
         perModel: { "veo-3": { consecutiveFailures: 2, minimumCalls: 100 } }
       }))))
 
-    it.effect("changes carries every model's transitions", () =>
+    it.scoped("changes carries every model's transitions", () =>
       Effect.gen(function*() {
         const breakers = yield* CircuitBreaker.CircuitBreakers
         const all = yield* collect(breakers.changes, 2)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Clock, Deferred, Effect, Either, Exit, Fiber, Stream, Supervisor, TestClock } from "effect"
+import { Clock, Deferred, Effect, Either, Exit, Fiber, type Scope, Stream, Supervisor, TestClock } from "effect"
 import * as CircuitBreaker from "../src/CircuitBreaker.js"
 import { HardFailure, type HardReason } from "../src/Failure.js"
 import * as LoadControl from "../src/LoadControl.js"
@@ -19,11 +19,10 @@ const untilYield = (what: string, condition: () => boolean, max = 100_000) =>
   })
 
 /** Collect a stream in the background from now on; the returned effect reads what arrived so far. */
-const collect = <A>(stream: Stream.Stream<A>) =>
+const collect = <A>(subscribe: Effect.Effect<Stream.Stream<A>, never, Scope.Scope>) =>
   Effect.gen(function*() {
     const seen: Array<A> = []
-    yield* Stream.runForEach(stream, (a) => Effect.sync(() => void seen.push(a))).pipe(Effect.forkScoped)
-    yield* TestClock.adjust(0) // waits until the collector is suspended: it has subscribed
+    yield* Stream.runForEach(yield* subscribe, (a) => Effect.sync(() => void seen.push(a))).pipe(Effect.forkScoped)
     return Effect.as(Effect.repeatN(Effect.yieldNow(), 20), seen as ReadonlyArray<A>)
   })
 

@@ -205,5 +205,43 @@ describe("FallbackChain", () => {
       expect(failure.attempts.map((x) => [x.model, x.reason])).toEqual([
         ["a", "Overloaded"], ["a", "Overloaded"], ["a", "Overloaded"], ["b", "QuotaExhausted"]
       ])
+      expect(failure.retryAfter).toBeUndefined() // no breaker open, no provider said when
+    }).pipe(Effect.provide(Policies)))
+
+  it.effect("every model's breaker open: AllModelsFailed says to come back at the earliest re-open; a failed last-resort trial pushes its model's back", () =>
+    Effect.gen(function*() {
+      const breakers = yield* CircuitBreaker.CircuitBreakers
+      const trip = (model: string) =>
+        Effect.flatMap(breakers.get(model), (breaker) =>
+          Effect.repeatN(Effect.either(breaker.withBreaker(Effect.fail(new HardFailure({ reason: "Overloaded", provider: "p", model, message: "busy" })))), 4))
+      yield* trip("a") // open until 300 s
+      yield* TestClock.adjust("100 seconds")
+      yield* trip("b") // open until 400 s
+      yield* TestClock.adjust("50 seconds")
+      const a = yield* scriptedModel("a", ["Overloaded"])
+      const b = yield* scriptedModel("b", ["Overloaded"])
+
+      const skipped = yield* Effect.flip(FallbackChain.run([b, a], { lastResort: false }))
+      expect(skipped._tag).toBe("AllModelsFailed")
+      if (skipped._tag !== "AllModelsFailed") return
+      expect(skipped.attempts.map((x) => [x.model, x.outcome, x.reason])).toEqual([["b", "skipped", "CircuitOpen"], ["a", "skipped", "CircuitOpen"]])
+      expect(skipped.retryAfter).toEqual(Duration.seconds(150)) // a's breaker, at 300 s; now is 150 s
+
+      // the last-resort trial goes to a (it re-opens first), fails, and re-opens it for 600 s: b's is now the earliest
+      const tried = yield* Effect.flip(FallbackChain.run([b, a]))
+      if (tried._tag !== "AllModelsFailed") return expect.fail(tried.message)
+      expect(yield* a.calls).toBe(1)
+      expect(tried.retryAfter).toEqual(Duration.seconds(250))
+    }).pipe(Effect.provide(Policies)))
+
+  it.effect("a provider's asked-for wait is reported from the moment the chain gives up; one a retry already waited out is not", () =>
+    Effect.gen(function*() {
+      // a: 429s asking for 7 s, at 0, 7 and 14 s (each retry waits the 7 s); b: 503s without a hint at 14, 15 and 17 s
+      const a = yield* scriptedModel("a", [{ reason: "RateLimited", retryAfter: "7 seconds" }])
+      const b = yield* scriptedModel("b", ["Overloaded"])
+      const failure = yield* Effect.flip(settle(FallbackChain.run([a, b])))
+      if (failure._tag !== "AllModelsFailed") return expect.fail(failure.message)
+      expect(yield* TestClock.currentTimeMillis).toBe(17_000)
+      expect(failure.retryAfter).toEqual(Duration.seconds(4)) // the last 429 asked until 21 s
     }).pipe(Effect.provide(Policies)))
 })

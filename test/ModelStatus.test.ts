@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Effect, Logger, Queue, Stream, TestClock } from "effect"
+import { Cause, Effect, Exit, Fiber, Logger, Option, Queue, type Scope, Stream, TestClock } from "effect"
 import * as CircuitBreaker from "../src/CircuitBreaker.js"
 import { HardFailure } from "../src/Failure.js"
 import * as ModelStatus from "../src/ModelStatus.js"
@@ -20,12 +20,24 @@ const healthOf = (s: ModelStatus.StatusSnapshot, model: string) => s.models.find
 const overloaded = (model: string) => new HardFailure({ reason: "Overloaded", provider: "p", model, status: 503, message: "busy" })
 
 /** Collect a stream in the background; the returned effect reads what arrived so far. */
-const collect = <A>(stream: Stream.Stream<A>) =>
+const collect = <A>(subscribe: Effect.Effect<Stream.Stream<A>, never, Scope.Scope>) =>
   Effect.gen(function*() {
     const seen: Array<A> = []
-    yield* Stream.runForEach(stream, (a) => Effect.sync(() => { seen.push(a) })).pipe(Effect.forkScoped)
-    yield* Effect.repeatN(Effect.yieldNow(), 20) // let it subscribe
+    yield* Stream.runForEach(yield* subscribe, (a) => Effect.sync(() => { seen.push(a) })).pipe(Effect.forkScoped)
     return Effect.as(Effect.repeatN(Effect.yieldNow(), 20), seen)
+  })
+
+/**
+ * The first element `stream` has for a reader started now, without the clock
+ * moving: none when it has nothing (rather than waiting for ever).
+ */
+const headNow = <A>(stream: Stream.Stream<A>) =>
+  Effect.gen(function*() {
+    const reader = yield* Effect.fork(Stream.runHead(stream))
+    yield* TestClock.adjust(0) // the reader runs until it has an element or waits for one
+    const polled = yield* Fiber.poll(reader)
+    yield* Fiber.interrupt(reader)
+    return Option.isSome(polled) && Exit.isSuccess(polled.value) ? polled.value.value : Option.none()
   })
 
 /** An alert hook that hands every change to a queue the test takes from. */
@@ -115,6 +127,23 @@ describe("ModelStatus", () => {
         "unavailable→normal (ok)"
       ])
       expect((yield* snapshots).map((s) => healthOf(s, SEEDREAM).health)).toContain("normal")
+    }).pipe(Effect.provide(CircuitBreaker.layer())))
+
+  it.scoped("changes and snapshots subscribe when they run: a change made at once after, before the stream is read, is its first element", () =>
+    Effect.gen(function*() {
+      // a breaker trips straight after make: the status has subscribed to the breakers by then
+      const status = yield* ModelStatus.make({ lists })
+      const changes = yield* status.changes
+      const snapshots = yield* status.snapshots
+      const breaker = yield* (yield* CircuitBreaker.CircuitBreakers).get(SEEDREAM)
+      for (let i = 0; i < 5; i++) yield* Effect.either(breaker.withBreaker(Effect.fail(overloaded(SEEDREAM))))
+      expect(yield* headNow(changes)).toEqual(Option.some({ model: SEEDREAM, from: "normal", to: "unavailable", at: 0, reason: "breaker open" }))
+      expect(Option.map(yield* headNow(snapshots), (s) => healthOf(s, SEEDREAM).health)).toEqual(Option.some("unavailable"))
+      // an observation likewise
+      const later = yield* status.changes
+      for (let i = 0; i < 3; i++) yield* status.record(fail(PRO))
+      expect(Option.map(yield* headNow(later), (c) => `${c.model} ${c.from}→${c.to} (${c.reason})`))
+        .toEqual(Option.some(`${PRO} normal→unavailable (3 consecutive failures)`))
     }).pipe(Effect.provide(CircuitBreaker.layer())))
 
   it.scoped("a failing or dying alert hook is logged and breaks nothing; the next change still reaches it", () => {
