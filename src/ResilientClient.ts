@@ -211,7 +211,8 @@ type TagsOf<Routes> = Routes extends ReadonlyArray<infer Route>
  *
  * @since 0.1.0
  */
-export type DownloadsOf<Config> = Config extends { readonly image?: undefined } ? never : HttpClient.HttpClient
+export type DownloadsOf<Config> = "image" extends keyof Config ? Config["image" & keyof Config] extends undefined ? never : HttpClient.HttpClient
+  : never
 
 /** A configuration whose routes hold their providers. */
 type Resolved = ResilientClientConfig & {
