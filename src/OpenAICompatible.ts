@@ -14,7 +14,7 @@ import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { Config, type Duration, Effect, Layer, Option, type Redacted, Schema } from "effect"
 import { HardFailure, SoftFailure } from "./Failure.js"
 import { GeneratedImage, type ImageRequest, ImageResult } from "./ImageGeneration.js"
-import { contextFor, decodeBase64, resolve, type ResolvedOptions, sniffImageType, trusted } from "./internal/adapter.js"
+import { contextFor, decodeBase64, guardFailure, guardImage, guardTask, guardText, resolve, type ResolvedOptions, sniffImageType, trusted } from "./internal/adapter.js"
 import { type CallContext, decodeJson, hardFailure, joinUrl, omitUndefined, pathSegment, send, sendForBytes, sendJson } from "./internal/http.js"
 import * as Wire from "./internal/wire/openai.js"
 import * as Provider from "./Provider.js"
@@ -321,6 +321,7 @@ export const make = (options: Options): Effect.Effect<Provider.ProviderService, 
             Effect.flatMap((body) => interpretChatCompletion(ctx, body, raw.requestId, raw.status))
           )
         ),
+        guardText(ctx),
         Effect.withSpan("OpenAICompatible.generateText", { captureStackTrace: false, attributes: { provider: resolved.name, model: request.model } })
       )
     }
@@ -333,6 +334,7 @@ export const make = (options: Options): Effect.Effect<Provider.ProviderService, 
             Effect.flatMap((body) => interpretImages(ctx, body, raw.requestId, raw.status))
           )
         ),
+        guardImage(ctx),
         Effect.withSpan("OpenAICompatible.generateImage", { captureStackTrace: false, attributes: { provider: resolved.name, model: request.model } })
       )
     }
@@ -366,6 +368,7 @@ export const make = (options: Options): Effect.Effect<Provider.ProviderService, 
             Effect.flatMap((body) => interpretVideoTask(ctx, resolved, body, raw.requestId, raw.status))
           )
         ),
+        guardTask(ctx),
         Effect.withSpan("OpenAICompatible.submitVideo", { captureStackTrace: false, attributes: { provider: resolved.name, model: request.model } })
       )
     }
@@ -390,6 +393,7 @@ export const make = (options: Options): Effect.Effect<Provider.ProviderService, 
             Effect.flatMap((body) => interpretVideoTask(ctx, resolved, body, raw.requestId, raw.status))
           )
         ),
+        guardTask(ctx),
         Effect.withSpan("OpenAICompatible.pollVideo", { captureStackTrace: false, attributes: { provider: resolved.name, model: task.model, task: task.id } })
       )
     }
@@ -415,6 +419,7 @@ export const make = (options: Options): Effect.Effect<Provider.ProviderService, 
             ? new HardFailure({ ...failure, reason: "NotFound", code: "url_expired", message: `the video of task ${task.id} is gone from its URL (HTTP ${failure.status}: expired?): ${failure.message}` })
             : failure
         ),
+        guardFailure(ctx),
         Effect.withSpan("OpenAICompatible.downloadVideo", { captureStackTrace: false, attributes: { provider: resolved.name, model: task.model, task: task.id } })
       )
     }
