@@ -10,7 +10,8 @@
  * The model is `hostile-<encoding>` (an error: 401, Google 400
  * `API_KEY_INVALID`), `hostile-<encoding>-503` (overloaded: retried, then the
  * next model) or `hostile-<encoding>-ok` (a 200 whose headers and text still
- * carry the key; a video task that is accepted and then fails quoting it).
+ * carry the key; a video task that is accepted as already failed, quoting it,
+ * as every poll of it does).
  */
 import { Effect } from "effect"
 import * as Http from "node:http"
@@ -142,7 +143,8 @@ export const startHostile: Effect.Effect<HostileProvider, never, import("effect"
           return send(200, { created: 1, data: [{ b64_json: base64(png("hostile")), revised_prompt: `A kite for ${ECHO}` }] })
         }
         if (req.method === "POST" && path.startsWith("/v1/videos")) {
-          return send(200, { id: `task-hostile-${encoding}-ok`, object: "video", status: "queued", progress: 0 })
+          // already failed: the caller learns it without waiting for a poll
+          return send(200, { id: `task-hostile-${encoding}-ok`, object: "video", status: "failed", error: { code: ECHO, message: `render failed for ${ECHO}` } })
         }
         if (path.startsWith("/v1/videos/")) {
           return send(200, { id: path.slice("/v1/videos/".length), object: "video", status: "failed", error: { code: ECHO, message: `render failed for ${ECHO}` } })
