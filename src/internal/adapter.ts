@@ -177,8 +177,8 @@ const clean = <S extends string | undefined | null>(text: S, secrets: ReadonlyAr
 
 const scrubText = (result: TextResult, secrets: ReadonlyArray<Redacted.Redacted>): TextResult => {
   const toolCalls = result.toolCalls.map((call) => {
-    const args = clean(call.arguments, secrets)
-    return args === call.arguments ? call : trusted(ToolCall, { id: call.id, name: call.name, arguments: args })
+    const fields = { id: clean(call.id, secrets), name: clean(call.name, secrets), arguments: clean(call.arguments, secrets) }
+    return fields.id === call.id && fields.name === call.name && fields.arguments === call.arguments ? call : trusted(ToolCall, fields)
   })
   const fields = {
     provider: result.provider,
@@ -195,30 +195,52 @@ const scrubText = (result: TextResult, secrets: ReadonlyArray<Redacted.Redacted>
     : trusted(TextResult, fields)
 }
 
-const scrubImage = (result: ImageResult, secrets: ReadonlyArray<Redacted.Redacted>): ImageResult => {
+/**
+ * A URL or an id that must be used as it is (fetched, polled) cannot be
+ * scrubbed: one that carries a piece of the key is refused, quoting nothing of
+ * it. The adapters check where they read such values, with the response's
+ * status at hand.
+ *
+ * @internal
+ */
+export const refuseSecret = (
+  ctx: CallContext,
+  what: string,
+  value: string,
+  response: { readonly status: number; readonly requestId: string | undefined }
+): HardFailure | undefined =>
+  holdsSecret(value, ctx.secrets)
+    ? new HardFailure({
+      reason: "ServerError",
+      provider: ctx.provider,
+      model: ctx.model,
+      status: response.status,
+      message: `the provider's ${what} carries a piece of the API key: it is not used`,
+      code: "unexpected_response",
+      ...(response.requestId === undefined ? {} : { requestId: response.requestId })
+    })
+    : undefined
+
+const scrubImage = (ctx: CallContext, result: ImageResult): Effect.Effect<ImageResult, HardFailure> => {
+  const secrets = ctx.secrets
   const model = clean(result.model, secrets)
   const requestId = clean(result.requestId, secrets)
   const images = Arr.map(result.images, (image) => {
     const revisedPrompt = clean(image.revisedPrompt, secrets)
-    return revisedPrompt === image.revisedPrompt ? image : trusted(GeneratedImage, { ...image, revisedPrompt })
+    const mimeType = clean(image.mimeType, secrets)
+    return revisedPrompt === image.revisedPrompt && mimeType === image.mimeType
+      ? image
+      : trusted(GeneratedImage, { ...image, ...(revisedPrompt === undefined ? {} : { revisedPrompt }), ...(mimeType === undefined ? {} : { mimeType }) })
   })
-  return model === result.model && requestId === result.requestId && images.every((image, i) => image === result.images[i])
-    ? result
-    : trusted(ImageResult, { ...result, model, images, ...(requestId === undefined ? {} : { requestId }) })
+  return Effect.succeed(
+    model === result.model && requestId === result.requestId && images.every((image, i) => image === result.images[i])
+      ? result
+      : trusted(ImageResult, { ...result, model, images, ...(requestId === undefined ? {} : { requestId }) })
+  )
 }
 
 const scrubTask = (ctx: CallContext, task: VideoTask): Effect.Effect<VideoTask, HardFailure> => {
-  // The id is sent back on every poll and cannot be altered; one that carries a
-  // piece of the key is refused (nothing of it is quoted).
-  if (holdsSecret(task.id, ctx.secrets)) {
-    return Effect.fail(new HardFailure({
-      reason: "ServerError",
-      provider: ctx.provider,
-      model: ctx.model,
-      message: "the provider named the video task with a piece of the API key: the task is not followed",
-      code: "unexpected_response"
-    }))
-  }
+  // the id and the URL are checked by the adapter (`refuseSecret`): they cannot be altered
   const error = task.error === undefined
     ? undefined
     : { message: scrubSecrets(task.error.message, ctx.secrets), ...(task.error.code === undefined ? {} : { code: scrubSecrets(task.error.code, ctx.secrets) }) }
@@ -240,8 +262,8 @@ export const guardText = <E extends GenerationFailure>(ctx: CallContext) => (eff
   effect.pipe(Effect.map((result) => scrubText(result, ctx.secrets)), Effect.mapError((failure) => scrubFailure(failure, ctx.secrets)))
 
 /** @internal */
-export const guardImage = <E extends GenerationFailure>(ctx: CallContext) => (effect: Effect.Effect<ImageResult, E>): Effect.Effect<ImageResult, E> =>
-  effect.pipe(Effect.map((result) => scrubImage(result, ctx.secrets)), Effect.mapError((failure) => scrubFailure(failure, ctx.secrets)))
+export const guardImage = <E extends GenerationFailure>(ctx: CallContext) => (effect: Effect.Effect<ImageResult, E>): Effect.Effect<ImageResult, E | HardFailure> =>
+  effect.pipe(Effect.flatMap((result) => scrubImage(ctx, result)), Effect.mapError((failure) => scrubFailure(failure, ctx.secrets)))
 
 /** @internal */
 export const guardTask = (ctx: CallContext) => (effect: Effect.Effect<VideoTask, HardFailure>): Effect.Effect<VideoTask, HardFailure> =>

@@ -13,7 +13,7 @@
  * carry the key; a video task that is accepted as already failed, quoting it,
  * as every poll of it does).
  */
-import { Effect } from "effect"
+import { Effect, FastCheck as fc } from "effect"
 import * as Http from "node:http"
 import { base64, png } from "../../src/internal/simulator/assets.js"
 
@@ -164,3 +164,39 @@ export const startHostile: Effect.Effect<HostileProvider, never, import("effect"
       server.close(() => resume(Effect.void))
     })
 )
+
+// ---------------------------------------------------------------------------
+// the same idea as an arbitrary, for property tests and the fuzz
+// ---------------------------------------------------------------------------
+
+/** Per-character spellings: each character of a piece is written one of the chosen ways, independently. */
+export const PER_CHAR: Readonly<Record<string, (c: string) => string>> = {
+  plain: (c) => c,
+  upper: (c) => c.toUpperCase(),
+  percent: (c) => `%${hex(c, 2).toUpperCase()}`,
+  percentLower: (c) => `%${hex(c, 2)}`,
+  percentTwice: (c) => `%25${hex(c, 2)}`,
+  unicodeEscape: (c) => `\\u${hex(c, 4)}`,
+  hexEscape: (c) => `\\x${hex(c, 2)}`,
+  slashEscape: (c) => (c === "/" ? "\\/" : c),
+  htmlDecimal: (c) => `&#${c.charCodeAt(0)};`,
+  htmlHex: (c) => `&#x${hex(c, 2)};`,
+  htmlTwice: (c) => `&amp;#${c.charCodeAt(0)};`
+}
+
+/**
+ * A piece of `key` of 8 or more characters (`plain`) and how a hostile
+ * provider spells it (`spelled`): each character in one of up to three
+ * per-character spellings, or the whole piece in base64 / base64url at any
+ * alignment (0–2 bytes before it).
+ */
+export const spelledPiece = (key: string): fc.Arbitrary<{ readonly plain: string; readonly spelled: string }> =>
+  fc.integer({ min: Math.min(8, key.length), max: key.length })
+    .chain((length) => fc.integer({ min: 0, max: key.length - length }).map((start) => key.slice(start, start + length)))
+    .chain((plain) =>
+      fc.oneof(
+        { weight: 3, arbitrary: fc.tuple(fc.array(fc.constantFrom(...Object.keys(PER_CHAR)), { minLength: 1, maxLength: 3 }), fc.array(fc.nat(), { minLength: plain.length, maxLength: plain.length }))
+          .map(([ways, choice]) => [...plain].map((c, i) => PER_CHAR[ways[choice[i]! % ways.length]!]!(c)).join("")) },
+        { weight: 1, arbitrary: fc.tuple(fc.constantFrom("", "x", "xy"), fc.boolean()).map(([pad, url]) => Buffer.from(`${pad}${plain}`).toString(url ? "base64url" : "base64")) }
+      ).map((spelled) => ({ plain, spelled }))
+    )
