@@ -1,5 +1,5 @@
 /**
- * Issue #6 §4, end to end: every CLI command and its failure paths run with
+ * End to end: every CLI command and its failure paths run with
  * recognisable fake keys (read from environment variables, as a user would
  * set them), and no spelling of a key appears in anything a person or a
  * system could see: stdout, stderr, every log line at `--log-level debug`,

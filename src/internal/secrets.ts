@@ -95,24 +95,28 @@ const formsOfKey = (key: string): ReadonlyArray<string> => {
   return out
 }
 
-const byKey = new Map<string, ReadonlyArray<string>>()
+/**
+ * The forms of a secret, cached on the `Redacted` value itself (never on the
+ * key's text: nothing here keeps a key alive longer than its `Redacted`).
+ */
+const bySecret = new WeakMap<Redacted.Redacted, ReadonlyArray<string>>()
 
-const cachedFormsOfKey = (key: string): ReadonlyArray<string> => {
-  let forms = byKey.get(key)
+const formsOfSecret = (secret: Redacted.Redacted): ReadonlyArray<string> => {
+  let forms = bySecret.get(secret)
   if (forms === undefined) {
-    forms = formsOfKey(key)
-    // a process sees a handful of keys; the bound only guards against a caller that makes keys up
-    if (byKey.size > 1024) byKey.clear()
-    byKey.set(key, forms)
+    const value: unknown = Redacted.value(secret)
+    // a key pasted with blanks around it is sent (and echoed) trimmed
+    forms = typeof value !== "string" ? [] : value.trim() === value ? formsOfKey(value) : [...formsOfKey(value), ...formsOfKey(value.trim())]
+    bySecret.set(secret, forms)
   }
   return forms
 }
 
-const compile = (keys: ReadonlyArray<string>): Matcher => {
+const compile = (secrets: ReadonlyArray<Redacted.Redacted>): Matcher => {
   const byLength = new Map<number, Map<number, Array<Uint16Array>>>()
   const seen = new Set<string>()
-  for (const key of keys) {
-    for (const form of cachedFormsOfKey(key)) {
+  for (const secret of secrets) {
+    for (const form of formsOfSecret(secret)) {
       const folded = codesOf(form)
       const id = String.fromCharCode(...folded)
       if (seen.has(id)) continue
@@ -134,18 +138,6 @@ const compile = (keys: ReadonlyArray<string>): Matcher => {
   }
 }
 
-const keysOf = (secrets: ReadonlyArray<Redacted.Redacted>): ReadonlyArray<string> => {
-  const keys: Array<string> = []
-  for (const secret of secrets) {
-    const value: unknown = Redacted.value(secret)
-    if (typeof value !== "string") continue
-    keys.push(value)
-    // a key pasted with blanks around it is sent (and echoed) trimmed
-    if (value.trim() !== value) keys.push(value.trim())
-  }
-  return keys
-}
-
 const matchers = new WeakMap<ReadonlyArray<Redacted.Redacted>, Matcher>()
 
 /**
@@ -156,7 +148,7 @@ const matchers = new WeakMap<ReadonlyArray<Redacted.Redacted>, Matcher>()
 export const matcherOf = (secrets: ReadonlyArray<Redacted.Redacted>): Matcher => {
   let matcher = matchers.get(secrets)
   if (matcher === undefined) {
-    matcher = compile(keysOf(secrets))
+    matcher = compile(secrets)
     matchers.set(secrets, matcher)
   }
   return matcher
