@@ -544,7 +544,16 @@ describe("Secrets: a hostile provider echoing the key in every spelling, over HT
       const server = yield* serveFixed(200, { "content-type": "application/json" }, JSON.stringify({ id: `task_${GW_KEY}`, object: "video", status: "queued" }))
       const provider = yield* OpenAICompatible.make({ baseUrl: server.url, apiKey: Redacted.make(GW_KEY), timeout: "30 seconds" })
       const failure = failureOf(yield* Effect.exit(provider.submitVideo(VideoRequest.make({ model: "sora-2", prompt: "A kite" }))))
-      expect([failure.reason, failure.code]).toEqual(["ServerError", "unexpected_response"])
+      expect([failure.reason, failure.code, failure.status]).toEqual(["ServerError", "unexpected_response", 200])
+      expect(leaksBySurface(fieldsOf(failure), [GW_KEY])).toEqual({})
+    }).pipe(Effect.provide(HttpLive)))
+
+  it.scoped("an image URL carrying the key (it cannot be scrubbed and still work) is refused without quoting it", () =>
+    Effect.gen(function*() {
+      const server = yield* serveFixed(200, { "content-type": "application/json", "x-request-id": "req_1" }, JSON.stringify({ created: 1, data: [{ url: `https://cdn.example/x.png?key=${encodeURIComponent(GW_KEY)}` }] }))
+      const provider = yield* OpenAICompatible.make({ baseUrl: server.url, apiKey: Redacted.make(GW_KEY), timeout: "30 seconds" })
+      const failure = failureOf(yield* Effect.exit(provider.generateImage(ImageRequest.make({ model: "gpt-image-1.5", prompt: "A kite" }))))
+      expect([failure.reason, failure.code, failure.status, failure.requestId]).toEqual(["ServerError", "unexpected_response", 200, "req_1"])
       expect(leaksBySurface(fieldsOf(failure), [GW_KEY])).toEqual({})
     }).pipe(Effect.provide(HttpLive)))
 })
