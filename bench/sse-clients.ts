@@ -1,7 +1,8 @@
 /**
  * What an idle status-page event client costs the server: `node --expose-gc
- * dist-bench/bench/sse-clients.js [--clients N] [--events K]` (after
- * `tsc -p tsconfig.bench.json`).
+ * dist-bench/bench/sse-clients.js [--clients N] [--events K] [--snapshots]`
+ * (after `tsc -p tsconfig.bench.json`; `--snapshots` also writes heap
+ * snapshots before, with the clients and after them to the temp directory).
  *
  * The status server runs in a child process (this file with `--serve`, run
  * with `--expose-gc`) so that the clients' own sockets are not counted. The
@@ -78,7 +79,8 @@ const serve = async () => {
     if (message.op === "snapshot") {
       usage()
       const { writeHeapSnapshot } = await import("node:v8")
-      process.send!({ op: "snapshot", file: writeHeapSnapshot(`/tmp/sse-bench/exp/h${message.n}.heapsnapshot`) })
+      const { tmpdir } = await import("node:os")
+      process.send!({ op: "snapshot", file: writeHeapSnapshot(`${tmpdir()}/sse-clients-${message.n}.heapsnapshot`) })
     }
     if (message.op === "change") {
       for (let i = 0; i < (message.n ?? 1); i++) await change()
