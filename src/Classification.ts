@@ -12,6 +12,7 @@
 import { Duration, Option, Redacted } from "effect"
 import { HardFailure, type HardReason, RAW_BODY_LIMIT } from "./Failure.js"
 import { type ErrorInfo, parseErrorBody, squash } from "./internal/errorBody.js"
+import { redactSecrets } from "./internal/secrets.js"
 
 /**
  * Response headers: a plain record (any key case), as `@effect/platform`
@@ -312,26 +313,19 @@ const requestIdOf = (headers: HeadersInput | undefined, info: ErrorInfo): string
 }
 
 /**
- * Remove secrets from text that will be kept in a failure.
+ * Remove secrets from text that will be kept in a failure, a log or a report:
+ * every piece of eight or more characters of each secret (all of a
+ * shorter one) in any letter case, percent-encoded, JSON- or
+ * JavaScript-escaped, as HTML character references or in base64, plus the
+ * well-known key shapes (`sk-…`, `AIza…`) and masked echoes (`sk-ab***wxyz`).
+ * Apply it to text as it will be shown: after parsing, since parsing turns
+ * escapes back into the key.
  *
  * @since 0.1.0
  */
-export const scrubSecrets = (text: string, secrets: ReadonlyArray<Redacted.Redacted> | undefined): string => {
-  let out = text
-  for (const secret of secrets ?? []) {
-    const value = Redacted.value(secret)
-    if (typeof value !== "string" || value.length < 4) continue
-    // the key as sent, URL-encoded, and escaped inside a JSON string
-    const jsonEscaped = JSON.stringify(value).slice(1, -1)
-    // as some servers escape it in JSON ("\/" for "/", as PHP does)
-    const slashEscaped = jsonEscaped.replace(/\//g, "\\/")
-    for (const form of new Set([value, encodeURIComponent(value), jsonEscaped, slashEscaped])) {
-      out = out.split(form).join("[REDACTED]")
-    }
-  }
+export const scrubSecrets = (text: string, secrets: ReadonlyArray<Redacted.Redacted> | undefined): string =>
   // Well-known key shapes echoed in full.
-  return redactMaskedEchoes(out).replace(/\b(?:sk-[A-Za-z0-9_\-]{8,}|AIza[0-9A-Za-z_\-]{8,})/g, "[REDACTED]")
-}
+  redactMaskedEchoes(redactSecrets(text, secrets)).replace(/\b(?:sk-[A-Za-z0-9_\-]{8,}|AIza[0-9A-Za-z_\-]{8,})/g, "[REDACTED]")
 
 const isKeyChar = (c: string | undefined): boolean => c !== undefined && /[A-Za-z0-9_\-]/.test(c)
 
@@ -477,14 +471,17 @@ export const classifyResponse = (input: ResponseInput): HardFailure => {
   } catch {
     text = ""
   }
-  // Scrub before parsing, so no field (message, param, code, request id, raw
-  // body) and no truncation point can carry a piece of a key.
-  text = scrubSecrets(text, input.secrets)
+  // Parsed as received and scrubbed field by field afterwards: parsing turns
+  // escapes (`\u0073`) back into the key, so only the parsed fields can be
+  // checked. Every piece of a key is found within its window, so scrubbing
+  // after cutting to a limit leaves nothing either.
   const info = parseErrorBody(text)
   const bodyRetry = retryAfterFromBody(info)
   const retryAfter = Option.orElse(retryAfterFromHeaders(input.headers, input.now), () => bodyRetry)
   const reason = status >= 200 && status < 300 ? "ServerError" : reasonOf(status, info, Option.isSome(bodyRetry))
-  const requestId = requestIdOf(input.headers, info)
+  const scrub = (s: string) => scrubSecrets(s, input.secrets)
+  const rawRequestId = requestIdOf(input.headers, info)
+  const requestId = rawRequestId === undefined ? undefined : scrub(rawRequestId)
   const baseMessage = info.message === undefined
     ? info.format === "empty"
       ? `HTTP ${status} ${statusText(status)} with an empty body`
@@ -492,19 +489,20 @@ export const classifyResponse = (input: ResponseInput): HardFailure => {
     : info.format === "json" || info.format === "invalid-json"
     ? info.message
     : `HTTP ${status}: ${info.message}`
-  const message = baseMessage.length > RAW_BODY_LIMIT ? `${baseMessage.slice(0, RAW_BODY_LIMIT)}…` : baseMessage
-  const code = info.code ?? info.rpcStatus ?? info.type
+  const message = scrub(baseMessage.length > RAW_BODY_LIMIT ? `${baseMessage.slice(0, RAW_BODY_LIMIT)}…` : baseMessage)
+  const rawCode = info.code ?? info.rpcStatus ?? info.type
+  const code = rawCode === undefined ? undefined : scrub(rawCode)
   return new HardFailure({
     reason,
     provider: input.provider ?? "unknown",
     model: input.model ?? "unknown",
     status,
     message,
-    ...(info.param === undefined ? {} : { param: info.param }),
+    ...(info.param === undefined ? {} : { param: scrub(info.param) }),
     ...(code === undefined ? {} : { code }),
     ...(requestId === undefined ? {} : { requestId }),
     ...(Option.isSome(retryAfter) ? { retryAfter: retryAfter.value } : {}),
-    ...(text.length === 0 ? {} : { rawBody: boundBody(text) })
+    ...(text.length === 0 ? {} : { rawBody: scrub(boundBody(text)) })
   })
 }
 

@@ -491,8 +491,15 @@ const probeInterval = Options.integer("probe-interval").pipe(
   Options.withDescription("Seconds between two probes of a model (each probe is a 1-token text or one image: it costs the model's price)"),
   Options.withDefault(300)
 )
+const videoProbeInterval = Options.integer("video-probe-interval").pipe(
+  Options.withDescription(
+    "Seconds between two probes of a video model that takes jobs (each probe submits one short video job: it costs the model's price); " +
+      "a model that refuses them is probed every --probe-interval instead, which costs nothing"
+  ),
+  Options.withDefault(1800)
+)
 
-const status = Command.make("status", { config: clientConfig, port: pagePort, probeInterval }, (flags) =>
+const status = Command.make("status", { config: clientConfig, port: pagePort, probeInterval, videoProbeInterval }, (flags) =>
   Effect.gen(function*() {
     if (!Number.isSafeInteger(flags.port) || flags.port < 0 || flags.port > 65_535) {
       return yield* new InputError({ message: `--port: must be a port from 0 to 65535, got ${flags.port}` })
@@ -500,23 +507,47 @@ const status = Command.make("status", { config: clientConfig, port: pagePort, pr
     if (!Number.isSafeInteger(flags.probeInterval) || flags.probeInterval < 10) {
       return yield* new InputError({ message: `--probe-interval: must be a whole number of seconds, at least 10, got ${flags.probeInterval}` })
     }
+    if (!Number.isSafeInteger(flags.videoProbeInterval) || flags.videoProbeInterval < 60) {
+      return yield* new InputError({
+        message: `--video-probe-interval: must be a whole number of seconds, at least 60, got ${flags.videoProbeInterval}`
+      })
+    }
+    const token = yield* StatusServer.tokenConfig().pipe(
+      Effect.mapError(() => new InputError({ message: "STATUS_TOKEN: must not be blank when it is set (unset it for a page without a token)" }))
+    )
     const client = yield* clientFromFile(flags.config, {
       probes: {
         always: true,
+        // no traffic here: without a probe at the start, every model would look fine until the first interval ends
+        immediate: true,
         interval: Duration.seconds(flags.probeInterval),
         text: { messages: [Message.make({ role: "user", content: "ping" })], maxTokens: 1 },
-        image: { prompt: "a small grey dot on white" }
+        image: { prompt: "a small grey dot on white" },
+        // the vendor's default (shortest) length and size: the cheapest job it takes
+        video: { prompt: "a small grey dot on white" },
+        videoInterval: Duration.seconds(flags.videoProbeInterval)
       }
     })
-    const server = yield* StatusServer.make({ port: flags.port, title: "Model status" }).pipe(
+    const server = yield* StatusServer.make({
+      port: flags.port,
+      title: "Model status",
+      ...Option.match(token, { onNone: () => ({}), onSome: (value) => ({ token: value }) })
+    }).pipe(
       Effect.provideService(ModelStatus.ModelStatus, client.status),
       Effect.mapError((e) => new InputError({ message: `--port: cannot serve on ${flags.port}: ${e.message}` }))
     )
     yield* say(`status page: ${server.url}/   (JSON: ${server.url}/status, events: ${server.url}/status/events)`)
-    yield* say(`probing every model every ${flags.probeInterval} s; Ctrl-C to stop`)
+    if (server.tokenRequired) {
+      yield* say("the page needs the token in STATUS_TOKEN: a browser asks for it once; programs send Authorization: Bearer <token>")
+    }
+    yield* say(
+      `probing every text and image model every ${flags.probeInterval} s and every video model every ${flags.videoProbeInterval} s; Ctrl-C to stop`
+    )
     return yield* Effect.never
   }).pipe(Effect.scoped, Effect.provide(NodeHttpClient.layerUndici))
-).pipe(Command.withDescription("Serve the status page for a config's models, judged from probes (and any traffic of this process)"))
+).pipe(Command.withDescription(
+  "Serve the status page for a config's models, judged from probes (and any traffic of this process); with STATUS_TOKEN set, the page needs that token"
+))
 
 const configFile = existingConfigFile.pipe(
   Options.withDescription("Simulator configuration (JSON); default: the built-in SPEC §4 scenario"),

@@ -265,7 +265,9 @@ export const runOn = (
     const statusUrl = options.statusPort === undefined
       ? undefined
       : (yield* StatusServer.make({ port: options.statusPort, title: "effect-ai-resilience demo: model status" }).pipe(
-        Effect.provideService(ModelStatus.ModelStatus, client.status)
+        Effect.provideService(ModelStatus.ModelStatus, client.status),
+        // its options are fixed here: only the port can fail, as a ServeError
+        Effect.catchTag("InvalidStatusServerOptions", Effect.die)
       )).url
 
     const start = yield* Clock.currentTimeMillis

@@ -13,7 +13,7 @@ import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { Config, type ConfigError, type Duration, Effect, Layer, Redacted } from "effect"
 import { HardFailure, SoftFailure } from "./Failure.js"
 import { GeneratedImage, type ImageRequest, ImageResult } from "./ImageGeneration.js"
-import { contextFor, decodeBase64, providerClient, resolve, sniffImageType, trusted } from "./internal/adapter.js"
+import { contextFor, decodeBase64, guardImage, guardText, providerClient, resolve, sniffImageType, trusted } from "./internal/adapter.js"
 import { type CallContext, decodeJson, hardFailure, joinUrl, omitUndefined, pathSegment, sendJson } from "./internal/http.js"
 import * as Wire from "./internal/wire/gemini.js"
 import * as Provider from "./Provider.js"
@@ -314,6 +314,7 @@ export const make = (options: Options): Effect.Effect<Provider.ProviderService, 
         Effect.flatMap((raw) =>
           decodeJson(Wire.GenerateContentResponse, raw, ctx, looksLikeAnswer).pipe(Effect.flatMap((body) => interpretText(ctx, body, raw.requestId, raw.status)))
         ),
+        guardText(ctx),
         Effect.withSpan("Gemini.generateText", { captureStackTrace: false, attributes: { provider: resolved.name, model: request.model } })
       )
     }
@@ -331,6 +332,7 @@ export const make = (options: Options): Effect.Effect<Provider.ProviderService, 
         Effect.flatMap((raw) =>
           decodeJson(Wire.GenerateContentResponse, raw, ctx, looksLikeAnswer).pipe(Effect.flatMap((body) => interpretImage(ctx, body, raw.requestId, raw.status)))
         ),
+        guardImage(ctx),
         Effect.withSpan("Gemini.generateImage", { captureStackTrace: false, attributes: { provider: resolved.name, model: request.model } })
       )
     }

@@ -15,9 +15,15 @@
  * traffic, with their cost: a hard failure is not billed) and counted in
  * `Observability`.
  *
+ * A probe may have its own, longer interval — a video probe submits a real
+ * job and costs as much. While such a probe is refused (a hard failure, which
+ * is not billed), it is repeated at the general `interval` instead: refusals
+ * cost nothing, and the model's status needs several failures in a row
+ * before it says "unavailable".
+ *
  * @since 0.1.0
  */
-import { Clock, Duration, Effect, Either, Random, Ref, Schedule, type Scope } from "effect"
+import { Clock, Duration, Effect, Either, Random, Ref, type Scope } from "effect"
 import * as CircuitBreaker from "./CircuitBreaker.js"
 import { category, type GenerationFailure } from "./Failure.js"
 import { ModelStatus } from "./ModelStatus.js"
@@ -34,6 +40,8 @@ export interface Probe {
   readonly run: Effect.Effect<unknown, GenerationFailure>
   /** What one probe costs, for the cost report. */
   readonly cost?: number
+  /** Its own interval (default: the options' `interval`); see the module's notes on refused probes. */
+  readonly interval?: Duration.DurationInput
 }
 
 /**
@@ -43,6 +51,7 @@ export interface Probe {
  * |---|---|---|
  * | `interval` | 60 s per model (the first probe one interval after the start) | SPEC §7 (watch for recovery at a limited rate) |
  * | `always` | `false`: probe only unavailable models | set it for a page with no traffic (the `status` command) |
+ * | `immediate` | `false`: the first probe one interval after the start | set it for a page with no traffic, so that it has a verdict at once |
  *
  * The failback ramp's shares and step are {@link ModelStatus} options
  * (`ramp`), since the status shows them (`ModelHealth.ramp`).
@@ -53,6 +62,7 @@ export interface HealthProbeOptions {
   readonly probes: ReadonlyArray<Probe>
   readonly interval?: Duration.DurationInput
   readonly always?: boolean
+  readonly immediate?: boolean
 }
 
 /**
@@ -105,20 +115,21 @@ export const make = (
     const interval = Duration.decode(options.interval ?? Duration.seconds(60))
     const sent = yield* Ref.make<ReadonlyMap<string, { readonly count: number; readonly cost: number }>>(new Map())
 
+    /** One probe, if one is due; true when it was refused (a hard failure: not billed). */
     const probeOnce = (probe: Probe) =>
       Effect.gen(function*() {
         const breaker = yield* breakers.get(probe.model)
         const state = yield* breaker.state
-        if (state === "open") return // not before its open time: the breaker would refuse it
+        if (state === "open") return false // not before its open time: the breaker would refuse it
         const snapshot = yield* status.snapshot
         const health = snapshot.models.find((m) => m.model === probe.model)?.health
         // half-open: the breaker waits for a trial call — the probe is one
-        if (options.always !== true && health !== "unavailable" && state !== "half-open") return
+        if (options.always !== true && health !== "unavailable" && state !== "half-open") return false
         const t0 = yield* Clock.currentTimeMillis
         // a defect is a bug, not a verdict on the model: it is logged below, not recorded
         const result = yield* Effect.either(breaker.withBreaker(probe.run))
         const durationMs = (yield* Clock.currentTimeMillis) - t0
-        if (Either.isLeft(result) && result.left._tag === "CircuitOpen") return // another trial call is in flight
+        if (Either.isLeft(result) && result.left._tag === "CircuitOpen") return false // another trial call is in flight
         const failure = Either.isLeft(result) && result.left._tag !== "CircuitOpen" ? result.left : undefined
         const outcome = failure === undefined ? "success" as const : "failure" as const
         // a request that did not complete (a hard failure: 503, timeout, …) is not billed (SPEC §1);
@@ -143,15 +154,23 @@ export const make = (
           cost,
           ...(failure === undefined ? {} : { reason: failure.reason })
         })
+        return failure !== undefined && category(failure) === "hard"
       })
 
     for (const probe of options.probes) {
-      yield* probeOnce(probe).pipe(
-        Effect.catchAllCause((cause) => Effect.logWarning(`health probe of ${probe.model} failed unexpectedly`, cause)),
-        Effect.repeat(Schedule.spaced(interval)),
-        Effect.delay(interval),
-        Effect.forkScoped
-      )
+      const own = probe.interval === undefined ? interval : Duration.decode(probe.interval)
+      const afterRefusal = Duration.min(own, interval)
+      yield* Effect.iterate(options.immediate === true ? Duration.zero : own, {
+        while: () => true,
+        body: (delay) =>
+          Effect.zipRight(
+            Effect.sleep(delay),
+            probeOnce(probe).pipe(
+              Effect.catchAllCause((cause) => Effect.as(Effect.logWarning(`health probe of ${probe.model} failed unexpectedly`, cause), false)),
+              Effect.map((refused) => (refused ? afterRefusal : own))
+            )
+          )
+      }).pipe(Effect.forkScoped)
     }
 
     return {

@@ -14,7 +14,7 @@ import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { Config, type Duration, Effect, Layer, Option, type Redacted, Schema } from "effect"
 import { HardFailure, SoftFailure } from "./Failure.js"
 import { GeneratedImage, type ImageRequest, ImageResult } from "./ImageGeneration.js"
-import { contextFor, decodeBase64, providerClient, resolve, type ResolvedOptions, sniffImageType, trusted } from "./internal/adapter.js"
+import { contextFor, decodeBase64, guardFailure, guardImage, guardTask, guardText, providerClient, refuseSecret, resolve, type ResolvedOptions, sniffImageType, trusted } from "./internal/adapter.js"
 import { type CallContext, decodeJson, hardFailure, joinUrl, omitUndefined, pathSegment, send, sendForBytes, sendJson } from "./internal/http.js"
 import * as Wire from "./internal/wire/openai.js"
 import * as Provider from "./Provider.js"
@@ -192,6 +192,8 @@ const interpretImages = (
       const mimeType = sniffImageType(bytes) ?? (body.output_format === undefined ? undefined : `image/${body.output_format}`)
       images.push(trusted(GeneratedImage, omitUndefined({ bytes, mimeType, revisedPrompt })))
     } else if (typeof item.url === "string" && item.url.length > 0) {
+      const refused = refuseSecret(ctx, "image URL", item.url, { status, requestId })
+      if (refused !== undefined) return Effect.fail(refused)
       images.push(trusted(GeneratedImage, omitUndefined({ url: item.url, revisedPrompt })))
     }
   }
@@ -261,6 +263,10 @@ const interpretVideoTask = (
       ...omitUndefined({ requestId })
     }))
   }
+  // The id is sent back on every poll and the URL fetched: neither can be scrubbed.
+  const refused = refuseSecret(ctx, "video task id", id, { status: httpStatus, requestId }) ??
+    (videoUrl === undefined ? undefined : refuseSecret(ctx, "video URL", videoUrl, { status: httpStatus, requestId }))
+  if (refused !== undefined) return Effect.fail(refused)
   // Only the five statuses: a vendor's "constructor" or "__proto__" must not
   // find a property of the lookup table's prototype.
   const status = Option.filter(normalizeStatus(rawStatus), isVideoStatus)
@@ -328,6 +334,7 @@ export const make = (options: Options): Effect.Effect<Provider.ProviderService, 
             Effect.flatMap((body) => interpretChatCompletion(ctx, body, raw.requestId, raw.status))
           )
         ),
+        guardText(ctx),
         Effect.withSpan("OpenAICompatible.generateText", { captureStackTrace: false, attributes: { provider: resolved.name, model: request.model } })
       )
     }
@@ -340,6 +347,7 @@ export const make = (options: Options): Effect.Effect<Provider.ProviderService, 
             Effect.flatMap((body) => interpretImages(ctx, body, raw.requestId, raw.status))
           )
         ),
+        guardImage(ctx),
         Effect.withSpan("OpenAICompatible.generateImage", { captureStackTrace: false, attributes: { provider: resolved.name, model: request.model } })
       )
     }
@@ -373,6 +381,7 @@ export const make = (options: Options): Effect.Effect<Provider.ProviderService, 
             Effect.flatMap((body) => interpretVideoTask(ctx, resolved, body, raw.requestId, raw.status))
           )
         ),
+        guardTask(ctx),
         Effect.withSpan("OpenAICompatible.submitVideo", { captureStackTrace: false, attributes: { provider: resolved.name, model: request.model } })
       )
     }
@@ -397,6 +406,7 @@ export const make = (options: Options): Effect.Effect<Provider.ProviderService, 
             Effect.flatMap((body) => interpretVideoTask(ctx, resolved, body, raw.requestId, raw.status))
           )
         ),
+        guardTask(ctx),
         Effect.withSpan("OpenAICompatible.pollVideo", { captureStackTrace: false, attributes: { provider: resolved.name, model: task.model, task: task.id } })
       )
     }
@@ -422,6 +432,7 @@ export const make = (options: Options): Effect.Effect<Provider.ProviderService, 
             ? new HardFailure({ ...failure, reason: "NotFound", code: "url_expired", message: `the video of task ${task.id} is gone from its URL (HTTP ${failure.status}: expired?): ${failure.message}` })
             : failure
         ),
+        guardFailure(ctx),
         Effect.withSpan("OpenAICompatible.downloadVideo", { captureStackTrace: false, attributes: { provider: resolved.name, model: task.model, task: task.id } })
       )
     }

@@ -80,10 +80,15 @@ export interface ResilientClientConfig<R = never> {
    * send to an unavailable text or image model (its price counts as the
    * probe's cost). Without it, models are not probed and recover through
    * traffic only; the failback ramp (`status.ramp`) applies either way.
+   * A video probe is a submission (the job is not followed: whether the
+   * model takes jobs is what tells); an accepted one costs the model's price,
+   * so it can have its own, longer `videoInterval`.
    */
   readonly probes?: Omit<HealthProbe.HealthProbeOptions, "probes"> & {
     readonly text?: TextInput
     readonly image?: ImageInput
+    readonly video?: VideoInput
+    readonly videoInterval?: Duration.DurationInput
   }
   /**
    * Graceful degradation (SPEC §8): a stand-in result per operation for when
@@ -286,6 +291,12 @@ const build = (
           model: route.model,
           run: route.provider.generateImage(ImageRequest.make({ ...config.probes!.image!, model: route.model })),
           ...(route.price === undefined ? {} : { cost: route.price })
+        }))),
+        ...(config.probes?.video === undefined ? [] : (config.video ?? []).map((route) => ({
+          model: route.model,
+          run: route.provider.submitVideo(VideoRequest.make({ ...config.probes!.video!, model: route.model })),
+          ...(route.price === undefined ? {} : { cost: route.price }),
+          ...(config.probes!.videoInterval === undefined ? {} : { interval: config.probes!.videoInterval })
         })))
       ]
     }).pipe(

@@ -296,6 +296,12 @@ export class SimulatorConfig extends Schema.Class<SimulatorConfig>("effect-ai-re
   apiKeys: Schema.optional(Schema.Array(Schema.NonEmptyString)),
   /** Port on 127.0.0.1; 0 picks a free one. */
   port: Schema.optionalWith(Schema.Int.pipe(Schema.between(0, 65535)), { default: () => 0 }),
+  /**
+   * Host names (without port) it answers to besides IP addresses and
+   * `localhost`, e.g. a tunnel's or a container's name for it. Any other
+   * `Host` gets a 403, so a web page cannot read it by DNS rebinding.
+   */
+  allowedHosts: Schema.optional(Schema.Array(Schema.NonEmptyTrimmedString)),
   /** The simulated models; ids must be unique. */
   models: Schema.optionalWith(ModelProfiles, { default: () => [], exact: true })
 }) {}

@@ -4,25 +4,41 @@
  *
  * - `GET /status` — the snapshot as JSON.
  * - `GET /status/events` — server-sent events: the snapshot on connect and
- *   on every change, with a heartbeat comment.
+ *   on every change, with a heartbeat comment. At most `maxEventClients` at
+ *   once; beyond that a 503 with `Retry-After` (the page then polls).
  * - `GET /` — an HTML page: a row per model coloured by health (green normal,
  *   yellow delayed, red unavailable, with the word too), its latency and
  *   baseline, traffic share, breaker state, and notes when a fallback serves,
  *   a vendor is down or a fallback was promoted. It updates itself from the
- *   events (and polls `/status` if they fail).
+ *   events (and polls `/status` if they fail). Its script and style sheet are
+ *   `GET /status/page.js` and `/status/page.css`: nothing inline, so it runs
+ *   under a strict Content-Security-Policy.
+ *
+ * With a `token`, every route but the page's script and style sheet needs it:
+ * `Authorization: Bearer <token>`, or the session cookie a browser gets by
+ * posting the token from the login form the page shows (`POST
+ * /status/login`); anything else is a 401. {@link make} answers only
+ * requests whose `Host` names it by an IP address, `localhost` or its bound
+ * host (a 403 otherwise), so a foreign web page cannot read it by DNS
+ * rebinding.
  *
  * @since 0.1.0
  */
-import { HttpRouter, HttpServerResponse } from "@effect/platform"
+import { HttpMiddleware, HttpRouter, HttpServerRequest, HttpServerResponse, UrlParams } from "@effect/platform"
+import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage"
 import { NodeHttpServer } from "@effect/platform-node"
 import type { ServeError } from "@effect/platform/HttpServerError"
-import { Duration, Effect, Layer, Schedule, type Scope, Stream } from "effect"
+import { Config, type ConfigError, Data, Duration, Effect, Layer, Option, Redacted, type Scope } from "effect"
 import * as Http from "node:http"
-import { page } from "./internal/statusServer/page.js"
+import { forbiddenHostBody, hostCheck } from "./internal/hostCheck.js"
+import * as Auth from "./internal/statusServer/auth.js"
+import * as Events from "./internal/statusServer/events.js"
+import { contentSecurityPolicy, loginPage, page, script, style } from "./internal/statusServer/page.js"
 import { ModelStatus } from "./ModelStatus.js"
 
 /**
- * Options of {@link make}.
+ * Options of {@link make} (and of {@link routes}: all but `host`, `port` and
+ * `allowedHosts`).
  *
  * | option | default |
  * |---|---|
@@ -30,6 +46,9 @@ import { ModelStatus } from "./ModelStatus.js"
  * | `port` | 0 (any free port) |
  * | `title` | `"Model status"` |
  * | `heartbeat` | 15 s (keeps proxies from closing the event stream) |
+ * | `maxEventClients` | 100 event streams at once; more get a 503 with `Retry-After` |
+ * | `token` | none: no token needed (see {@link makeFromConfig} for `STATUS_TOKEN`) |
+ * | `allowedHosts` | none: only IP addresses, `localhost` and `host` are answered |
  *
  * @since 0.1.0
  */
@@ -38,53 +57,133 @@ export interface StatusServerOptions {
   readonly port?: number
   readonly title?: string
   readonly heartbeat?: Duration.DurationInput
+  /** Event streams served at once (an integer ≥ 0; 0: none, the page polls). */
+  readonly maxEventClients?: number
+  /** When set, every request needs it (bearer header or the login form's session cookie). */
+  readonly token?: Redacted.Redacted<string>
+  /**
+   * Further host names the server answers to in `Host` (no port), e.g. the
+   * machine's name when it is bound to `0.0.0.0`, or a reverse proxy's.
+   */
+  readonly allowedHosts?: ReadonlyArray<string>
 }
 
-const encoder = new TextEncoder()
+/**
+ * An option of {@link make} or {@link routes} that cannot work; `message`
+ * names it.
+ *
+ * @since 0.1.0
+ */
+export class InvalidStatusServerOptions extends Data.TaggedError("InvalidStatusServerOptions")<{ readonly message: string }> {}
+
+/** How many events a slow client may have waiting (newest kept): each is a whole snapshot. */
+const clientQueueSize = 4
+
+const checked = (options: StatusServerOptions): Effect.Effect<{ readonly maxEventClients: number }, InvalidStatusServerOptions> => {
+  const maxEventClients = options.maxEventClients ?? 100
+  if (!Number.isSafeInteger(maxEventClients) || maxEventClients < 0) {
+    return Effect.fail(new InvalidStatusServerOptions({ message: `maxEventClients: must be a whole number ≥ 0, got ${maxEventClients}` }))
+  }
+  const blank = (options.allowedHosts ?? []).findIndex((h) => typeof h !== "string" || h.trim() === "")
+  if (blank !== -1) return Effect.fail(new InvalidStatusServerOptions({ message: `allowedHosts[${blank}]: must be a host name` }))
+  if (options.token !== undefined && Redacted.value(options.token).trim() === "") {
+    return Effect.fail(new InvalidStatusServerOptions({ message: "token: must not be empty" }))
+  }
+  return Effect.succeed({ maxEventClients })
+}
+
+const noStore = { "cache-control": "no-store" }
+const pageHeaders = { ...noStore, "content-security-policy": contentSecurityPolicy }
+const htmlResponse = (body: string, status = 200) =>
+  HttpServerResponse.text(body, { status, contentType: "text/html; charset=utf-8", headers: pageHeaders })
 
 /**
- * The routes, to mount in your own `HttpServer` (they need {@link ModelStatus}).
+ * The routes, to mount in your own `HttpServer` (they need {@link ModelStatus};
+ * the event streams' shared fan-out lives as long as the scope). The `Host`
+ * check is {@link make}'s: a server of your own does its own.
  *
  * @example
  * ```ts
  * import { HttpRouter } from "@effect/platform"
+ * import { Effect } from "effect"
  * import { StatusServer } from "effect-ai-resilience"
  *
- * const app = HttpRouter.empty.pipe(HttpRouter.mount("/ai", StatusServer.routes()))
+ * const app = Effect.map(StatusServer.routes(), (status) => HttpRouter.empty.pipe(HttpRouter.mount("/ai", status)))
  * ```
  *
  * @since 0.1.0
  */
-export const routes = (options: Pick<StatusServerOptions, "title" | "heartbeat"> = {}) => {
-  const title = options.title ?? "Model status"
-  const heartbeat = Duration.decode(options.heartbeat ?? Duration.seconds(15))
-  return HttpRouter.empty.pipe(
-    HttpRouter.get(
-      "/status",
-      Effect.flatMap(ModelStatus, (status) => Effect.flatMap(status.snapshot, (s) => HttpServerResponse.json(s))).pipe(
-        Effect.map(HttpServerResponse.setHeader("cache-control", "no-store"))
+export const routes = (
+  options: Omit<StatusServerOptions, "host" | "port" | "allowedHosts"> = {}
+): Effect.Effect<HttpRouter.HttpRouter<never, never>, InvalidStatusServerOptions, ModelStatus | Scope.Scope> =>
+  Effect.gen(function*() {
+    const { maxEventClients } = yield* checked(options)
+    const status = yield* ModelStatus
+    const title = options.title ?? "Model status"
+    const hub = yield* Events.make(status, {
+      heartbeat: Duration.decode(options.heartbeat ?? Duration.seconds(15)),
+      maxClients: maxEventClients,
+      queueSize: clientQueueSize
+    })
+    const auth = options.token === undefined ? undefined : Auth.make(options.token)
+    const unauthorized = HttpServerResponse.text("401 unauthorized: this status page needs its token\n", {
+      status: 401,
+      headers: { ...noStore, "www-authenticate": `Bearer realm="status"` }
+    })
+    const guard = <E, R>(handler: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>, denied = unauthorized) =>
+      auth === undefined ? handler : Effect.flatMap(
+        HttpServerRequest.HttpServerRequest,
+        (request): Effect.Effect<HttpServerResponse.HttpServerResponse, E, R> =>
+          auth.authorized(request.headers["authorization"], request.cookies) ? handler : Effect.succeed(denied)
       )
-    ),
-    HttpRouter.get(
-      "/status/events",
-      Effect.map(ModelStatus, (status) => {
-        // subscribed (for as long as the response streams) before the first snapshot is read: no change falls in between
-        const events = Stream.unwrapScoped(Effect.map(status.snapshots, (pushed) => Stream.concat(Stream.fromEffect(status.snapshot), pushed))).pipe(
-          Stream.map((s) => `data: ${JSON.stringify(s)}\n\n`)
+
+    const events = Effect.map(hub.connect, Option.match({
+      onNone: () =>
+        HttpServerResponse.text("503 too many event streams: try again later, or poll /status\n", {
+          status: 503,
+          headers: { ...noStore, "retry-after": "30" }
+        }),
+      onSome: (queue) =>
+        HttpServerResponse.raw(queue, {
+          contentType: "text/event-stream",
+          headers: { ...noStore, "x-accel-buffering": "no" }
+        })
+    }))
+
+    // the token comes in the body: a URL would keep it in histories, proxies' logs and spans
+    const login = Effect.gen(function*() {
+      const request = yield* HttpServerRequest.HttpServerRequest
+      const body = yield* request.urlParamsBody.pipe(HttpIncomingMessage.withMaxBodySize(Option.some(4096)), Effect.option)
+      const token = Option.flatMap(body, (params) => UrlParams.getFirst(params, "token"))
+      if (auth !== undefined && Option.isSome(token) && auth.isToken(token.value.trim())) {
+        // back to the page, relative so that it works wherever the routes are mounted
+        return HttpServerResponse.empty({ status: 303, headers: { ...noStore, location: "../", "set-cookie": auth.sessionCookie } })
+      }
+      return htmlResponse(loginPage(title, true), 401)
+    })
+
+    const asset = (body: string, contentType: string) =>
+      Effect.succeed(HttpServerResponse.text(body, { contentType, headers: { "cache-control": "no-cache" } }))
+
+    const withLogin = HttpRouter.empty.pipe(
+      HttpRouter.get(
+        "/status",
+        guard(Effect.map(status.snapshot, (s) => HttpServerResponse.text(JSON.stringify(s), { contentType: "application/json", headers: noStore })))
+      ),
+      HttpRouter.get("/status/events", guard(events)),
+      // the page's code and looks, the same for everyone: served without the token so the login form has them too
+      HttpRouter.get("/status/page.js", asset(script, "text/javascript; charset=utf-8")),
+      HttpRouter.get("/status/page.css", asset(style, "text/css; charset=utf-8")),
+      HttpRouter.get(
+        "/",
+        guard(
+          Effect.map(status.snapshot, (s) => htmlResponse(page(s, title))),
+          htmlResponse(loginPage(title, false), 401)
         )
-        const beats = Stream.repeatEffectWithSchedule(Effect.succeed(": heartbeat\n\n"), Schedule.spaced(heartbeat)).pipe(Stream.drop(1))
-        return HttpServerResponse.stream(
-          Stream.merge(events, beats, { haltStrategy: "left" }).pipe(Stream.map((text) => encoder.encode(text))),
-          { contentType: "text/event-stream", headers: { "cache-control": "no-store", "x-accel-buffering": "no" } }
-        )
-      })
-    ),
-    HttpRouter.get(
-      "/",
-      Effect.flatMap(ModelStatus, (status) => Effect.map(status.snapshot, (s) => HttpServerResponse.html(page(s, title))))
+      )
     )
-  )
-}
+    return auth === undefined ? withLogin : withLogin.pipe(HttpRouter.post("/status/login", login))
+  })
 
 /**
  * A running status server.
@@ -95,6 +194,16 @@ export interface RunningStatusServer {
   /** e.g. `"http://127.0.0.1:8787"`; the page is at `url + "/"`. */
   readonly url: string
   readonly port: number
+  /** Whether requests need the token. */
+  readonly tokenRequired: boolean
+}
+
+// on every answer of the server, not only the page: a JSON or text answer opened
+// as a document must not run anything either
+const securityHeaders = {
+  "content-security-policy": contentSecurityPolicy,
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer"
 }
 
 /**
@@ -116,28 +225,73 @@ export interface RunningStatusServer {
  */
 export const make = (
   options: StatusServerOptions = {}
-): Effect.Effect<RunningStatusServer, ServeError, ModelStatus | Scope.Scope> =>
+): Effect.Effect<RunningStatusServer, ServeError | InvalidStatusServerOptions, ModelStatus | Scope.Scope> =>
   Effect.gen(function*() {
-    const status = yield* ModelStatus
+    const host = options.host ?? "127.0.0.1"
+    const router = yield* routes(options)
+    const allowed = hostCheck(host, options.allowedHosts)
     const nodeServer = Http.createServer()
-    const server = yield* NodeHttpServer.make(() => nodeServer, { host: options.host ?? "127.0.0.1", port: options.port ?? 0 })
+    const server = yield* NodeHttpServer.make(() => nodeServer, { host, port: options.port ?? 0 })
     // open event streams would keep the server from closing: drop them first
     yield* Effect.addFinalizer(() => Effect.sync(() => nodeServer.closeAllConnections()))
     const address = server.address
     const port = address._tag === "TcpAddress" ? address.port : 0
-    const app = routes(options).pipe(
-      Effect.catchTag("RouteNotFound", () => HttpServerResponse.text("not found", { status: 404 })),
-      Effect.provideService(ModelStatus, status)
+    const app = Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
+      allowed(request.headers["host"])
+        ? router.pipe(Effect.catchTag("RouteNotFound", () => HttpServerResponse.text("404 not found\n", { status: 404 })))
+        : Effect.succeed(HttpServerResponse.text(forbiddenHostBody, { status: 403 }))).pipe(
+        Effect.map(HttpServerResponse.setHeaders(securityHeaders))
+      )
+    // an event stream's span would last as long as the client stays and say nothing: none for them
+    yield* server.serve(app).pipe(
+      Effect.locallyWith(HttpMiddleware.currentTracerDisabledWhen, (disabled) => (request) =>
+        request.url.startsWith("/status/events") || disabled(request))
     )
-    yield* server.serve(app)
-    const host = options.host ?? "127.0.0.1"
-    return { url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`, port }
+    return { url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`, port, tokenRequired: options.token !== undefined }
   })
+
+/**
+ * The token from the configuration: `STATUS_TOKEN` (or `name`), optional,
+ * with blanks around it removed; set but blank is a `ConfigError`.
+ *
+ * @since 0.1.0
+ */
+export const tokenConfig = (name = "STATUS_TOKEN"): Config.Config<Option.Option<Redacted.Redacted<string>>> =>
+  Config.option(
+    Config.redacted(
+      Config.string().pipe(
+        Config.map((token) => token.trim()),
+        Config.validate({ message: "must not be blank", validation: (token) => token !== "" }),
+        Config.nested(name)
+      )
+    )
+  )
+
+/**
+ * {@link make} with the token from the configuration ({@link tokenConfig}):
+ * `STATUS_TOKEN=… node app.js` requires it, no variable means no token.
+ *
+ * @since 0.1.0
+ */
+export const makeFromConfig = (
+  options: Omit<StatusServerOptions, "token"> = {},
+  token: Config.Config<Option.Option<Redacted.Redacted<string>>> = tokenConfig()
+): Effect.Effect<RunningStatusServer, ServeError | InvalidStatusServerOptions | ConfigError.ConfigError, ModelStatus | Scope.Scope> =>
+  Effect.flatMap(token, (t) => make({ ...options, ...Option.match(t, { onNone: () => ({}), onSome: (value) => ({ token: value }) }) }))
 
 /**
  * The server as a layer (for apps that keep it up as long as they run).
  *
  * @since 0.1.0
  */
-export const layer = (options: StatusServerOptions = {}): Layer.Layer<never, ServeError, ModelStatus> =>
+export const layer = (options: StatusServerOptions = {}): Layer.Layer<never, ServeError | InvalidStatusServerOptions, ModelStatus> =>
   Layer.scopedDiscard(make(options))
+
+/**
+ * {@link makeFromConfig} as a layer.
+ *
+ * @since 0.1.0
+ */
+export const layerConfig = (
+  options: Omit<StatusServerOptions, "token"> = {}
+): Layer.Layer<never, ServeError | InvalidStatusServerOptions | ConfigError.ConfigError, ModelStatus> => Layer.scopedDiscard(makeFromConfig(options))

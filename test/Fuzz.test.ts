@@ -1,5 +1,5 @@
 /**
- * Issue #6 §1: fuzz the classifier and the adapters' decoding.
+ * Fuzz the classifier and the adapters' decoding.
  *
  * Arbitrary responses — status line, headers, body bytes (the real wire shapes,
  * the same shapes mutated halfway, huge numbers, 10 000-deep JSON, invalid
@@ -9,6 +9,11 @@
  * success or one typed failure (hard, soft or silent) naming the provider, the
  * model and the problem, keeping the HTTP status when there was one: no
  * defect, no interruption, nothing thrown.
+ *
+ * Hostile input is part of it: strings anywhere in the wire shapes, and the
+ * request-id headers, carry pieces of the API key spelled every way a hostile
+ * provider could (escaped, upper-cased, percent-encoded, HTML references,
+ * base64), and no outcome — failure or result — may show any of them.
  *
  * `npm test` sends 5 000 responses to `classifyResponse` and 500 to each of
  * the five adapter operations (about 15 s); the soak sets `FUZZ_RUNS` (e.g.
@@ -28,6 +33,8 @@ import * as OpenAICompatible from "../src/OpenAICompatible.js"
 import * as OutputValidator from "../src/OutputValidator.js"
 import type { ProviderService } from "../src/Provider.js"
 import { Message, TextRequest } from "../src/TextGeneration.js"
+import { spelledPiece } from "./support/hostileProvider.js"
+import { leaksBySurface, show } from "./support/leaks.js"
 import { HttpLive, serveFixed, serveJson } from "./support/simulator.js"
 
 /** Responses per target: `FUZZ_RUNS` for a soak, else the quick count given. */
@@ -37,7 +44,8 @@ const SOAK = Number.isSafeInteger(FUZZ_RUNS) && FUZZ_RUNS > 0
 /** A test's time limit: generous for a soak (about 20 ms a response), else 60 s. */
 const limit = (quick: number): number => (SOAK ? Math.max(60_000, runs(quick) * 20) : 60_000)
 
-const KEY = "sk-fuzz-secret-key-0123456789"
+// no run of digits: numbers in the answers must not look like a piece of it
+const KEY = "sk-fuzz-secret-key-Qx7Wm2Kp9Ln4"
 
 // ---------------------------------------------------------------------------
 // Values
@@ -82,7 +90,9 @@ const weirdString = fc.oneof(
       "Please retry in 34.5s.", "exceeded your current quota", "context_length_exceeded", "(request id: 2025112112345678)"
     )
   },
-  { weight: 1, arbitrary: fc.string({ unit: "binary", maxLength: 20 }) }
+  { weight: 1, arbitrary: fc.string({ unit: "binary", maxLength: 20 }) },
+  // a hostile provider's echo of the key: a piece of it, spelled any way, among words
+  { weight: 1, arbitrary: fc.tuple(fc.constantFrom("", "key ", "Incorrect API key provided: "), spelledPiece(KEY)).map(([before, { spelled }]) => `${before}${spelled}`) }
 )
 const words = fc.array(fc.constantFrom("the", "kite", "flies", "over", "a", "hill", "42", "positive", "négatif", "🙂"), { minLength: 1, maxLength: 12 })
   .map((ws) => ws.join(" "))
@@ -410,7 +420,10 @@ const headerPair = fc.oneof(
     "application/problem+json", "image/png", "", "garbage/;;;", "application/json; charset=latin1"
   )),
   fc.tuple(fc.constantFrom("retry-after", "Retry-After", "retry-after-ms", "date"), retryAfterValue),
-  fc.tuple(fc.constantFrom("x-request-id", "request-id", "openai-request-id", "x-goog-request-id", "cf-ray"), fc.oneof(printable(60), fc.constant("r".repeat(10_000)))),
+  fc.tuple(
+    fc.constantFrom("x-request-id", "request-id", "openai-request-id", "x-goog-request-id", "cf-ray"),
+    fc.oneof(printable(60), fc.constant("r".repeat(10_000)), spelledPiece(KEY).map(({ spelled }) => `req_${spelled}`).filter((v) => /^[\x20-\x7e]*$/.test(v)))
+  ),
   fc.tuple(fc.constantFrom("x-custom", "__proto__", "constructor", "server", "via"), fc.stringMatching(/^[\x20-\x7e\x80-\xff]{0,30}$/))
 )
 
@@ -553,6 +566,16 @@ afterAll(() => {
   console.log(`fuzz outcomes (FUZZ_RUNS=${SOAK ? FUZZ_RUNS : "unset"}):\n${lines.join("\n")}`)
 })
 
+/** Every text field of a failure, and the failure rendered. */
+const textsOf = (failure: GenerationFailure): Record<string, string> => {
+  const record = failure as unknown as Readonly<Record<string, unknown>>
+  const out: Record<string, string> = { rendered: show(failure), message: failure.message }
+  for (const name of ["param", "code", "requestId", "rawBody", "output", "finishReason", "taskId", "taskStatus", "model"]) {
+    if (typeof record[name] === "string") out[name] = record[name]
+  }
+  return out
+}
+
 /**
  * The outcome is a success or one typed failure naming the provider, the model
  * and the problem, with the status of the response when it had one.
@@ -563,6 +586,7 @@ const expectClassified = <A>(
   expected: { readonly provider: string; readonly model: string; readonly status: number | undefined }
 ): void => {
   if (Exit.isSuccess(exit)) {
+    expect(leaksBySurface({ result: show(exit.value) }, [KEY]), target).toEqual({})
     count(target, "success")
     return
   }
@@ -572,6 +596,7 @@ const expectClassified = <A>(
   const failure: unknown = exit.cause.error
   expect(isGenerationFailure(failure), `${target}: ${String(failure)}`).toBe(true)
   const f = failure as GenerationFailure
+  expect(leaksBySurface(textsOf(f), [KEY]), target).toEqual({})
   expect(f.provider).toBe(expected.provider)
   expect(f.message.trim().length, `${target}: ${f._tag}(${f.reason}) without a message`).toBeGreaterThan(0)
   expect(JSON.stringify(f)).not.toContain(LOCATION_TOKEN)
@@ -627,7 +652,7 @@ describe("fuzz: classifyResponse", () => {
       expect(failure.message.trim().length).toBeGreaterThan(0)
       expect(Number.isFinite(failure.status)).toBe(true)
       if (Number.isFinite(status)) expect(failure.status).toBe(Math.trunc(status))
-      expect(`${failure.message}${failure.rawBody ?? ""}${failure.code ?? ""}${failure.param ?? ""}`).not.toContain(KEY)
+      expect(leaksBySurface(textsOf(failure), [KEY])).toEqual({})
       expect(failure.message).not.toContain(LOCATION_TOKEN)
       count("classifyResponse", `hard/${failure.reason}`)
       timed("classifyResponse", performance.now() - t0)

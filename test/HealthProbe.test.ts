@@ -1,12 +1,20 @@
+import { HttpClient } from "@effect/platform"
+import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Clock, Effect, Layer, Random, Ref, TestClock } from "effect"
+import { Cause, Clock, ConfigProvider, Console, Effect, Fiber, Layer, Random, Ref, TestClock } from "effect"
+import { mkdtempSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import * as CircuitBreaker from "../src/CircuitBreaker.js"
+import { cli } from "../src/Cli.js"
 import { type GenerationFailure, HardFailure, SoftFailure } from "../src/Failure.js"
 import * as HealthProbe from "../src/HealthProbe.js"
 import * as ModelStatus from "../src/ModelStatus.js"
 import { Message, TextRequest } from "../src/TextGeneration.js"
-import { settle } from "./support/clock.js"
-import { HttpLive, startSimulator } from "./support/simulator.js"
+import * as ResilientClient from "../src/ResilientClient.js"
+import * as RetryPolicy from "../src/RetryPolicy.js"
+import { ioTurn, settle } from "./support/clock.js"
+import { HttpLive, KEY, startSimulator } from "./support/simulator.js"
 
 const lists = { text: [{ model: "primary", vendor: "a" }, { model: "backup", vendor: "b" }] }
 const overloaded = (model: string) => new HardFailure({ reason: "Overloaded", provider: "p", model, status: 503, message: "busy" })
@@ -228,4 +236,113 @@ describe("HealthProbe", () => {
       )),
       Effect.withRandom(Random.make("failback"))
     ))
+
+  it.scoped("a probe with its own, longer interval keeps it while it is answered; while refused (not billed) it repeats at the general interval", () =>
+    Effect.gen(function*() {
+      const status = yield* ModelStatus.ModelStatus
+      const p = yield* scriptedProbe("primary", 0.5)
+      const probes = yield* HealthProbe.make({ probes: [{ ...p.probe, interval: "30 minutes" }], interval: "1 minute", always: true })
+      yield* TestClock.adjust("29 minutes")
+      expect(yield* p.calls).toBe(0)
+      yield* TestClock.adjust("1 minute")
+      expect(yield* p.calls).toBe(1) // refused (503): the next in a minute, not in half an hour
+      yield* TestClock.adjust("2 minutes")
+      expect(yield* p.calls).toBe(3)
+      expect(healthOf(yield* status.snapshot, "primary")).toMatchObject({ health: "unavailable", probes: { count: 3, cost: 0 } })
+      yield* Ref.set(p.down, false)
+      yield* TestClock.adjust("1 minute")
+      expect(yield* p.calls).toBe(4) // answered, and billed: back to its own pace
+      yield* TestClock.adjust("29 minutes")
+      expect(yield* p.calls).toBe(4)
+      yield* TestClock.adjust("1 minute")
+      expect(yield* p.calls).toBe(5)
+      expect((yield* probes.sent).get("primary")).toEqual({ count: 5, cost: 1 })
+    }).pipe(Effect.provide(Setup)))
+
+  it.scoped("a probe answered with a billed failure (a filtered prompt) keeps its own interval", () =>
+    Effect.gen(function*() {
+      const filtered = new SoftFailure({ reason: "ContentFiltered", provider: "p", model: "primary", message: "blocked" })
+      const p = yield* scriptedProbe("primary", 0.5, filtered)
+      yield* HealthProbe.make({ probes: [{ ...p.probe, interval: "30 minutes" }], interval: "1 minute", always: true })
+      yield* TestClock.adjust("59 minutes")
+      expect(yield* p.calls).toBe(1)
+      yield* TestClock.adjust("1 minute")
+      expect(yield* p.calls).toBe(2)
+    }).pipe(Effect.provide(Setup)))
+
+  it.scoped("immediate: the first probe goes out at the start, not one interval later", () =>
+    Effect.gen(function*() {
+      const a = yield* scriptedProbe("primary", 0.01)
+      const b = yield* scriptedProbe("backup", 0.01)
+      yield* HealthProbe.make({ probes: [a.probe, { ...b.probe, interval: "30 minutes" }], interval: "5 minutes", always: true, immediate: true })
+      yield* TestClock.adjust("0 millis")
+      expect([yield* a.calls, yield* b.calls]).toEqual([1, 1])
+      yield* TestClock.adjust("5 minutes")
+      expect([yield* a.calls, yield* b.calls]).toEqual([2, 2]) // both refused: both at the general pace
+    }).pipe(Effect.provide(Setup)))
+
+  it.scoped("video models are probed with a submission over real HTTP: refused ones turn unavailable (no cost), accepted ones cost their price", () =>
+    Effect.gen(function*() {
+      const { openai, sim } = yield* startSimulator()
+      const client = yield* ResilientClient.make({
+        video: [
+          { model: "sora-2", provider: openai, vendor: "openai", price: 0.4 },
+          { model: "kling-v2", provider: openai, vendor: "kuaishou", price: 0.3 }
+        ],
+        probes: { always: true, immediate: true, interval: "1 minute", video: { prompt: "a dot" }, videoInterval: "30 minutes" }
+      })
+      yield* sim.setOverride("sora-2", "overloaded")
+      yield* settle(Effect.sleep("2 minutes"), "10 seconds", 100)
+      const snapshot = yield* client.status.snapshot
+      expect(healthOf(snapshot, "sora-2")).toMatchObject({ health: "unavailable", probes: { count: 3, cost: 0 } })
+      expect(healthOf(snapshot, "kling-v2")).toMatchObject({ health: "normal", probes: { count: 1, cost: 0.3 } })
+      const state = (yield* sim.snapshot).models
+      expect(state.find((m) => m.id === "sora-2")).toMatchObject({ requests: 3, outcomes: { overloaded: 3 } })
+      expect(state.find((m) => m.id === "kling-v2")).toMatchObject({ requests: 1, outcomes: { ok: 1 } })
+    }).pipe(Effect.provide(Layer.mergeAll(RetryPolicy.layer(), CircuitBreaker.layer({ consecutiveFailures: 100, minimumCalls: 100 }), HttpLive))))
+
+  it.scoped("the status command probes video models: one the simulator takes down is shown unavailable, the others normal", () =>
+    Effect.gen(function*() {
+      const { sim } = yield* startSimulator()
+      yield* sim.setOverride("sora-2", "overloaded")
+      const config = join(mkdtempSync(join(tmpdir(), "ear-status-")), "models.json")
+      writeFileSync(config, JSON.stringify({
+        text: [{ model: "gpt-4.1-mini", provider: "openai-compatible", baseUrl: `${sim.url}/v1`, apiKeyEnv: "SIM_KEY", price: 0.001 }],
+        video: [
+          { model: "sora-2", provider: "openai-compatible", baseUrl: `${sim.url}/v1`, apiKeyEnv: "SIM_KEY", price: 0.4 },
+          { model: "gen4_turbo", provider: "openai-compatible", baseUrl: `${sim.url}/v1`, apiKeyEnv: "SIM_KEY", price: 0.25 }
+        ]
+      }))
+      const lines: Array<string> = []
+      const console = yield* Console.consoleWith(Effect.succeed)
+      const keep: Console.Console = { ...console, log: (...parts: ReadonlyArray<unknown>) => Effect.sync(() => void lines.push(parts.map(String).join(" "))) }
+      const running = yield* cli(["node", "effect-ai-resilience", "status", "--config", config, "--port", "0", "--probe-interval", "10", "--video-probe-interval", "600"]).pipe(
+        Effect.withConsole(keep),
+        Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["SIM_KEY", KEY]]))),
+        Effect.provide(NodeContext.layer),
+        Effect.fork
+      )
+      const health = (body: ModelStatus.StatusSnapshot, model: string) => body.models.find((m) => m.model === model)?.health
+      let snapshot: ModelStatus.StatusSnapshot | undefined
+      for (let i = 0; i < 400; i++) {
+        yield* ioTurn
+        const url = lines.map((l) => /^status page: (\S+)\//.exec(l)?.[1]).find((u) => u !== undefined)
+        if (url !== undefined) {
+          snapshot = yield* HttpClient.get(`${url}/status`).pipe(Effect.flatMap((r) => r.json), Effect.map((b) => b as ModelStatus.StatusSnapshot))
+          if (health(snapshot, "sora-2") === "unavailable") break
+        }
+        const exit = yield* Fiber.poll(running)
+        if (exit._tag === "Some") expect.fail(`status ended: ${exit.value._tag === "Failure" ? Cause.pretty(exit.value.cause) : "ok"}`)
+        yield* TestClock.adjust("2 seconds")
+      }
+      expect(snapshot && health(snapshot, "sora-2")).toBe("unavailable")
+      expect(snapshot && health(snapshot, "gen4_turbo")).toBe("normal")
+      expect(snapshot && health(snapshot, "gpt-4.1-mini")).toBe("normal")
+      expect(lines.join("\n")).toContain("every video model every 600 s")
+      const state = (yield* sim.snapshot).models
+      // the answered video model was probed once (its own pace); the refused one at the general pace
+      expect(state.find((m) => m.id === "gen4_turbo")?.requests).toBe(1)
+      expect(state.find((m) => m.id === "sora-2")?.requests).toBe(3)
+      yield* Fiber.interrupt(running)
+    }).pipe(Effect.provide(HttpLive)))
 })

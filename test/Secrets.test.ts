@@ -6,15 +6,18 @@
  * the key back the ways real providers and gateways do.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Effect, Exit, Logger, LogLevel, Redacted, Schema, Tracer } from "effect"
+import { Cause, Effect, Exit, FastCheck as fc, Logger, LogLevel, Redacted, Schema, Tracer } from "effect"
 import { inspect } from "node:util"
+import { classifyResponse, scrubSecrets } from "../src/Classification.js"
 import { type GenerationFailure, GenerationFailure as GenerationFailureSchema } from "../src/Failure.js"
 import * as Gemini from "../src/Gemini.js"
 import { ImageRequest } from "../src/ImageGeneration.js"
 import * as OpenAICompatible from "../src/OpenAICompatible.js"
 import { Message, TextRequest } from "../src/TextGeneration.js"
+import { ENCODING_NAMES, ENCODINGS, spelledPiece, startHostile } from "./support/hostileProvider.js"
 import { HttpLive, KEY, serveFixed, startSimulator } from "./support/simulator.js"
-import { leaksBySurface, renderLogLine, show } from "./support/leaks.js"
+import { leaksBySurface, leaksIn, renderLogLine, show } from "./support/leaks.js"
+import { VideoRequest } from "../src/VideoGeneration.js"
 
 /** The masked echo built from the key's head and tail, e.g. `gw-li***1c3e`. */
 const masked = (key: string): string => `${key.slice(0, 5)}***${key.slice(-4)}`
@@ -383,5 +386,174 @@ describe("Secrets: logs", () => {
       const keys = [...new Set([KEY, GW_KEY, SK_KEY, B64_KEY])]
       const surfaces = Object.fromEntries(recorder.lines.map((line, i) => [`log line ${i}`, line]))
       expect(leaksBySurface(surfaces, keys)).toEqual({})
+    }).pipe(Effect.provide(HttpLive)))
+})
+
+// ---------------------------------------------------------------------------
+// escaped, header, piece and encoded echoes
+// ---------------------------------------------------------------------------
+
+/** Every text field of a failure, and its renderings. */
+const fieldsOf = (failure: GenerationFailure): Record<string, string> => {
+  const record = failure as unknown as Readonly<Record<string, unknown>>
+  const out: Record<string, string> = { ...surfacesOf(failure) }
+  for (const name of ["message", "param", "code", "requestId", "rawBody", "taskId", "taskStatus", "finishReason", "output", "validator", "model"]) {
+    if (typeof record[name] === "string") out[`failure.${name}`] = record[name]
+  }
+  return out
+}
+
+/** `\u` escapes of every character: JSON text that parses back to the key. */
+const jsonEscaped = (key: string) => ENCODINGS.json(key)
+
+describe("Secrets: a key JSON-escaped in an error body", () => {
+  it("is in no parsed field of the classified failure (message, code, param, request id) nor in the raw body", () => {
+    const escaped = jsonEscaped(GW_KEY)
+    const body = `{"error":{"message":"Incorrect API key provided: ${escaped}.","type":"${escaped}","param":"${escaped}","code":"${escaped}"},"request_id":"${escaped}"}`
+    // the body holds no plain spelling: only parsing reveals the key
+    expect(body).not.toContain(GW_KEY)
+    expect(JSON.parse(body).error.message).toContain(GW_KEY)
+    const failure = classifyResponse({ status: 401, body, provider: "p", model: "m", secrets: [Redacted.make(GW_KEY)] })
+    expect(failure.reason).toBe("Unauthorized")
+    expect(failure.message).toBe("Incorrect API key provided: [REDACTED].")
+    expect([failure.code, failure.param, failure.requestId]).toEqual(["[REDACTED]", "[REDACTED]", "[REDACTED]"])
+    expect(leaksBySurface(fieldsOf(failure), [GW_KEY])).toEqual({})
+  })
+
+  it("a Google error with the key escaped in its message, status and ErrorInfo metadata", () => {
+    const escaped = jsonEscaped(SK_KEY)
+    const body = `{"error":{"code":400,"message":"API key not valid: ${escaped}","status":"${escaped}","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"API_KEY_INVALID","metadata":{"key":"${escaped}"}}]}}`
+    const failure = classifyResponse({ status: 400, body, provider: "gemini", model: "m", secrets: [Redacted.make(SK_KEY)] })
+    expect(failure.reason).toBe("Unauthorized")
+    expect(failure.message).toBe("API key not valid: [REDACTED]")
+    expect(leaksBySurface(fieldsOf(failure), [SK_KEY])).toEqual({})
+  })
+})
+
+describe("Secrets: a key in the x-request-id header", () => {
+  it("is scrubbed from the failure's request id (classifyResponse)", () => {
+    const failure = classifyResponse({ status: 500, headers: { "x-request-id": `req_${GW_KEY}` }, body: "", secrets: [Redacted.make(GW_KEY)] })
+    expect(failure.requestId).toBe("req_[REDACTED]")
+  })
+
+  it.scoped.each(["openai-compatible", "gemini"] as const)("is scrubbed from a successful result's request id and from a failure's (%s, over HTTP)", (adapter) =>
+    Effect.gen(function*() {
+      const ok = yield* serveFixed(200, { "content-type": "application/json", "x-request-id": GW_KEY }, adapter === "gemini"
+        ? JSON.stringify({ candidates: [{ content: { role: "model", parts: [{ text: "Hello" }] }, finishReason: "STOP" }] })
+        : JSON.stringify({ id: "c", object: "chat.completion", model: "gpt-4.1-mini", choices: [{ index: 0, message: { role: "assistant", content: "Hello" }, finish_reason: "stop" }] }))
+      const result = yield* callWith(adapter, ok.url, GW_KEY)
+      expect(result.content).toBe("Hello")
+      expect(result.requestId).toBe("[REDACTED]")
+      const bad = yield* serveFixed(503, { "content-type": "application/json", "x-request-id": GW_KEY }, "{}")
+      const failure = failureOf(yield* Effect.exit(callWith(adapter, bad.url, GW_KEY)))
+      expect(failure.requestId).toBe("[REDACTED]")
+      // a body the adapter cannot decode carries the header's id too
+      const odd = yield* serveFixed(200, { "content-type": "application/json", "x-request-id": GW_KEY }, "[1]")
+      const undecodable = failureOf(yield* Effect.exit(callWith(adapter, odd.url, GW_KEY)))
+      expect(undecodable.requestId).toBe("[REDACTED]")
+    }).pipe(Effect.provide(HttpLive)))
+})
+
+// -- the property: any key, any piece, any encoding, any field -------------
+
+const KEY_CHARS = [..."abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_+/=."]
+const keyArb = fc.array(fc.constantFrom(...KEY_CHARS), { minLength: 16, maxLength: 64 }).map((cs) => cs.join(""))
+
+/** Innocent words around the piece (no key characters run into it from them by accident: a space separates). */
+const words = fc.array(fc.constantFrom("the", "request", "was", "rejected", "by", "upstream", "key", "id", "retry", "later", ":", "—"), { maxLength: 8 }).map((w) => w.join(" "))
+
+/** A hostile text: a piece of the key, spelled any way, among innocent words. */
+const hostileText = keyArb.chain((key) =>
+  fc.record({ key: fc.constant(key), spelled: spelledPiece(key), before: words, after: words })
+    .map(({ after, before, key, spelled }) => ({ key, plain: spelled.plain, text: `${before} ${spelled.spelled} ${after}` }))
+)
+
+describe("Secrets: any key, any piece of 8 or more characters, any encoding, any field", () => {
+  it.prop("scrubSecrets leaves no piece of the key in the text, and keeps the words around it", [hostileText], ([{ key, text }]) => {
+    const out = scrubSecrets(text, [Redacted.make(key)])
+    expect(leaksIn(out, key), `${text}\n→ ${out}`).toEqual([])
+    expect(out).toContain("[REDACTED]")
+    // scrubbing is done once and for all
+    expect(scrubSecrets(out, [Redacted.make(key)])).toBe(out)
+  }, { fastCheck: { numRuns: 2_000 } })
+
+  it.prop("text without a piece of the key is left as it is", [keyArb, fc.string({ maxLength: 200 })], ([key, text]) => {
+    fc.pre(leaksIn(text, key).length === 0 && !/\*{3}|sk-|AIza/.test(text))
+    expect(scrubSecrets(text, [Redacted.make(key)])).toBe(text)
+  }, { fastCheck: { numRuns: 1_000 } })
+
+  const FIELDS = ["message", "type", "param", "code", "request_id", "header", "google message", "google status", "google metadata", "html title", "text body"] as const
+  it.prop(
+    "classifyResponse: the piece in any field of either wire format (or the x-request-id header) is in no field of the failure",
+    [hostileText, fc.constantFrom(...FIELDS), fc.constantFrom(400, 401, 429, 500, 503)],
+    ([{ key, text }, field, status]) => {
+      // the hostile text is written into the JSON text as it is: its escapes are the body's own
+      const raw = JSON.stringify(text).slice(1, -1).replace(/\\\\/g, "\\")
+      const quoted = /^(?:[^"\\]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*$/.test(raw) ? raw : JSON.stringify(text).slice(1, -1)
+      const body = field === "header"
+        ? "{}"
+        : field === "html title"
+        ? `<html><head><title>${text}</title></head><body>bad gateway</body></html>`
+        : field === "text body"
+        ? text
+        : field.startsWith("google")
+        ? `{"error":{"code":${status},"message":"${field === "google message" ? quoted : "API key not valid"}","status":"${field === "google status" ? quoted : "INVALID_ARGUMENT"}","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"API_KEY_INVALID","metadata":{"key":"${field === "google metadata" ? quoted : "k"}"}}]}}`
+        : `{"error":{"message":"${field === "message" ? quoted : "rejected"}","type":"${field === "type" ? quoted : "invalid_request_error"}","param":"${field === "param" ? quoted : "p"}","code":"${field === "code" ? quoted : "c"}"},"request_id":"${field === "request_id" ? quoted : "r"}"}`
+      const headers = field === "header" ? { "x-request-id": text.replace(/[^\x20-\x7e]/g, "") } : {}
+      const failure = classifyResponse({ status, headers, body, provider: "p", model: "m", secrets: [Redacted.make(key)] })
+      expect(leaksBySurface(fieldsOf(failure), [key]), body).toEqual({})
+    },
+    { fastCheck: { numRuns: 1_000 } }
+  )
+})
+
+// -- over HTTP: the hostile provider, every encoding, both wire formats, text, image and video
+
+const HOSTILE_KEY = "gw-live-SECRET-9d2b7e4a1c8f6035"
+
+describe("Secrets: a hostile provider echoing the key in every spelling, over HTTP", () => {
+  const cases = ENCODING_NAMES.flatMap((encoding) => (["error", "ok"] as const).map((outcome) => [encoding, outcome] as const))
+  it.scoped.each(cases)("%s (%s): text, image and video, both wire formats, render no piece of the key", ([encoding, outcome]) =>
+    Effect.gen(function*() {
+      const hostile = yield* startHostile
+      const apiKey = Redacted.make(HOSTILE_KEY)
+      const openai = yield* OpenAICompatible.make({ name: "hostile-openai", baseUrl: hostile.url, apiKey, timeout: "30 seconds" })
+      const gemini = yield* Gemini.make({ name: "hostile-gemini", baseUrl: hostile.url, apiKey, timeout: "30 seconds" })
+      const model = `hostile-${encoding}${outcome === "ok" ? "-ok" : ""}`
+      const surfaces: Record<string, string> = {}
+      const keep = (name: string, exit: Exit.Exit<unknown, GenerationFailure>) => {
+        if (Exit.isSuccess(exit)) surfaces[`${name}: result`] = show(exit.value)
+        else if (exit.cause._tag === "Fail") Object.assign(surfaces, Object.fromEntries(Object.entries(fieldsOf(exit.cause.error)).map(([k, v]) => [`${name}: ${k}`, v])))
+        else surfaces[`${name}: defect`] = `DEFECT ${Cause.pretty(exit.cause)}`
+      }
+      keep("openai text", yield* Effect.exit(openai.generateText(ask(model, "Hello"))))
+      keep("gemini text", yield* Effect.exit(gemini.generateText(ask(model, "Hello"))))
+      keep("openai image", yield* Effect.exit(openai.generateImage(ImageRequest.make({ model, prompt: "A kite" }))))
+      keep("gemini image", yield* Effect.exit(gemini.generateImage(ImageRequest.make({ model, prompt: "A kite" }))))
+      const submitted = yield* Effect.exit(openai.submitVideo(VideoRequest.make({ model, prompt: "A kite" })))
+      keep("openai video submit", submitted)
+      if (Exit.isSuccess(submitted)) keep("openai video poll", yield* Effect.exit(openai.pollVideo(submitted.value)))
+      expect(hostile.received()).toBe(outcome === "ok" ? 6 : 5)
+      expect(Object.keys(surfaces).filter((k) => surfaces[k]!.startsWith("DEFECT"))).toEqual([])
+      expect(Object.values(surfaces).some((text) => text.includes("[REDACTED]"))).toBe(true)
+      expect(leaksBySurface(surfaces, [HOSTILE_KEY])).toEqual({})
+    }).pipe(Effect.provide(HttpLive)))
+
+  it.scoped("a video task named with the key is refused without quoting it", () =>
+    Effect.gen(function*() {
+      const server = yield* serveFixed(200, { "content-type": "application/json" }, JSON.stringify({ id: `task_${GW_KEY}`, object: "video", status: "queued" }))
+      const provider = yield* OpenAICompatible.make({ baseUrl: server.url, apiKey: Redacted.make(GW_KEY), timeout: "30 seconds" })
+      const failure = failureOf(yield* Effect.exit(provider.submitVideo(VideoRequest.make({ model: "sora-2", prompt: "A kite" }))))
+      expect([failure.reason, failure.code, failure.status]).toEqual(["ServerError", "unexpected_response", 200])
+      expect(leaksBySurface(fieldsOf(failure), [GW_KEY])).toEqual({})
+    }).pipe(Effect.provide(HttpLive)))
+
+  it.scoped("an image URL carrying the key (it cannot be scrubbed and still work) is refused without quoting it", () =>
+    Effect.gen(function*() {
+      const server = yield* serveFixed(200, { "content-type": "application/json", "x-request-id": "req_1" }, JSON.stringify({ created: 1, data: [{ url: `https://cdn.example/x.png?key=${encodeURIComponent(GW_KEY)}` }] }))
+      const provider = yield* OpenAICompatible.make({ baseUrl: server.url, apiKey: Redacted.make(GW_KEY), timeout: "30 seconds" })
+      const failure = failureOf(yield* Effect.exit(provider.generateImage(ImageRequest.make({ model: "gpt-image-1.5", prompt: "A kite" }))))
+      expect([failure.reason, failure.code, failure.status, failure.requestId]).toEqual(["ServerError", "unexpected_response", 200, "req_1"])
+      expect(leaksBySurface(fieldsOf(failure), [GW_KEY])).toEqual({})
     }).pipe(Effect.provide(HttpLive)))
 })

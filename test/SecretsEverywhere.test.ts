@@ -1,11 +1,17 @@
 /**
- * Issue #6 §4, end to end: every CLI command and its failure paths run with
+ * End to end: every CLI command and its failure paths run with
  * recognisable fake keys (read from environment variables, as a user would
  * set them), and no spelling of a key appears in anything a person or a
  * system could see: stdout, stderr, every log line at `--log-level debug`,
  * the exit's cause, the `status` endpoints (`/status`, the first event of
  * `/status/events`, the HTML page), and every rendering of the failures the
  * resilient client produces (String, toString, JSON, Cause.pretty, inspect).
+ *
+ * Besides the echo server below (the key raw, masked, URL-encoded) the
+ * providers include the hostile one of test/support/hostileProvider.ts, which
+ * echoes the key JSON-escaped, upper-cased, in pieces, in base64,
+ * percent-encoded and as HTML references, in every error field and in the
+ * `x-request-id` header, on both wire formats.
  *
  * Complements test/Secrets.test.ts (adapters: spans, failure fields, logs of
  * direct adapter calls): here the keys travel through the config file, the
@@ -25,6 +31,7 @@ import * as Simulator from "../src/Simulator.js"
 import { Message } from "../src/TextGeneration.js"
 import { settle } from "./support/clock.js"
 import { HttpLive, testConfig } from "./support/simulator.js"
+import { ENCODING_NAMES, startHostile } from "./support/hostileProvider.js"
 import { leaksBySurface as leaksBySurfaceOf, renderLogLine, show } from "./support/leaks.js"
 
 // ---------------------------------------------------------------------------
@@ -265,7 +272,7 @@ const oa = (url: string, model: string, apiKeyEnv: Entry["apiKeyEnv"]): Entry =>
 const gm = (url: string, model: string, apiKeyEnv: Entry["apiKeyEnv"]): Entry => ({ model, provider: "gemini", baseUrl: url, apiKeyEnv, price: 0.01 })
 
 /** The scenarios each batch command runs: config lists, prompt, expected exit code. */
-const scenarios = (echo: string, sim: string) => ({
+const scenarios = (echo: string, sim: string, hostile: string) => ({
   text: [
     { name: "served", lists: { text: [oa(sim, "gpt-4.1-mini", "EAR_FAKE_SK_KEY")] }, prompt: "Hello [sim:ok]", code: 0 },
     {
@@ -298,7 +305,8 @@ const scenarios = (echo: string, sim: string) => ({
       extra: { fallback: { deadline: "300 millis" } },
       prompt: "Hello [sim:hang]",
       code: 1
-    }
+    },
+    ...hostileScenarios(hostile, "text")
   ],
   image: [
     { name: "served", lists: { image: [oa(sim, "gpt-image-1.5", "EAR_FAKE_SK_KEY")] }, prompt: "A kite [sim:ok]", code: 0 },
@@ -310,7 +318,8 @@ const scenarios = (echo: string, sim: string) => ({
     },
     { name: "a 401 that echoes the key", lists: { image: [oa(echo, "echo-401", "EAR_FAKE_GW_KEY")] }, prompt: "A kite", code: 1 },
     { name: "a bad request whose param is the key", lists: { image: [oa(echo, "echo-400", "EAR_FAKE_B64_KEY")] }, prompt: "A kite", code: 1 },
-    { name: "the simulator's masked echo of a wrong key", lists: { image: [oa(sim, "gpt-image-1.5", "EAR_FAKE_WRONG_KEY")] }, prompt: "A kite [sim:ok]", code: 1 }
+    { name: "the simulator's masked echo of a wrong key", lists: { image: [oa(sim, "gpt-image-1.5", "EAR_FAKE_WRONG_KEY")] }, prompt: "A kite [sim:ok]", code: 1 },
+    ...hostileScenarios(hostile, "image")
   ],
   video: [
     {
@@ -321,9 +330,40 @@ const scenarios = (echo: string, sim: string) => ({
     },
     { name: "a 401 that echoes the key", lists: { video: [oa(echo, "echo-401", "EAR_FAKE_GW_KEY")] }, prompt: "A kite", code: 1 },
     { name: "a bad request whose param is the key", lists: { video: [oa(echo, "echo-400", "EAR_FAKE_B64_KEY")] }, prompt: "A kite", code: 1 },
-    { name: "the simulator's masked echo of a wrong key", lists: { video: [oa(sim, "sora-2", "EAR_FAKE_WRONG_KEY")] }, prompt: "A kite [sim:ok]", code: 1 }
+    { name: "the simulator's masked echo of a wrong key", lists: { video: [oa(sim, "sora-2", "EAR_FAKE_WRONG_KEY")] }, prompt: "A kite [sim:ok]", code: 1 },
+    ...hostileScenarios(hostile, "video")
   ]
 })
+
+/**
+ * The hostile provider's scenarios for one command, for every spelling it
+ * echoes keys in (escaped, upper-cased, a piece, base64, percent-encoded, HTML
+ * references, …): errors quoting it in every field and in `x-request-id` on
+ * both wire formats (overloaded first, so the attempts quote it too), and
+ * answers served with it in their headers and text.
+ */
+const hostileScenarios = (url: string, command: "text" | "image" | "video") =>
+  ENCODING_NAMES.flatMap((encoding, i) => {
+    const key = i % 2 === 0 ? "EAR_FAKE_GW_KEY" : "EAR_FAKE_B64_KEY"
+    const other = "EAR_FAKE_SK_KEY"
+    const prompt = command === "text" ? "Hello" : "A kite"
+    if (command === "video") {
+      return [
+        { name: `hostile ${encoding}: overloaded, then rejected`, lists: { video: [oa(url, `hostile-${encoding}-503`, key), oa(url, `hostile-${encoding}`, other)] }, prompt, code: 1 },
+        { name: `hostile ${encoding}: accepted as failed, quoting the key`, lists: { video: [oa(url, `hostile-${encoding}-ok`, key)] }, prompt, code: 1 }
+      ]
+    }
+    return [
+      {
+        name: `hostile ${encoding}: overloaded on both wire formats, then rejected`,
+        lists: { [command]: [oa(url, `hostile-${encoding}-503`, key), gm(url, `hostile-${encoding}-503`, other), gm(url, `hostile-${encoding}`, key), oa(url, `hostile-${encoding}`, other)] },
+        prompt,
+        code: 1
+      },
+      { name: `hostile ${encoding}: Gemini overloaded, OpenAI-compatible serves`, lists: { [command]: [gm(url, `hostile-${encoding}-503`, key), oa(url, `hostile-${encoding}-ok`, other)] }, prompt, code: 0 },
+      { name: `hostile ${encoding}: OpenAI-compatible overloaded, Gemini serves`, lists: { [command]: [oa(url, `hostile-${encoding}-503`, other), gm(url, `hostile-${encoding}-ok`, key)] }, prompt, code: 0 }
+    ]
+  })
 
 const Live = Layer.merge(HttpLive, NodeContext.layer)
 
@@ -332,16 +372,24 @@ const Live = Layer.merge(HttpLive, NodeContext.layer)
 // ---------------------------------------------------------------------------
 
 describe("SecretsEverywhere: text, image and video commands (stdout, stderr, --log-level debug, exit)", () => {
+  // the hostile provider's scenarios (every spelling of every key) are a test of their own, for its time
+  const parts = [
+    ["", (name: string) => !name.startsWith("hostile "), 20_000],
+    [" (the hostile provider: escaped, header, piece and encoded echoes)", (name: string) => name.startsWith("hostile "), 90_000]
+  ] as const
   for (const command of ["text", "image", "video"] as const) {
-    it.live(`${command}: every scenario, as text and as --json, shows no key`, () =>
+    for (const [part, included, timeout] of parts) {
+    const chosen = (all: ReturnType<typeof scenarios>) => all[command].filter((scenario) => included(scenario.name))
+    it.live(`${command}: every scenario${part}, as text and as --json, shows no key`, () =>
       Effect.scoped(Effect.gen(function*() {
         const echo = yield* startEcho
         const sim = yield* startSim
+        const hostile = yield* startHostile
         const surfaces: Record<string, string> = {}
         const codes: Array<readonly [string, number | string]> = []
         let logLines = 0
         let debugLines = 0
-        for (const scenario of scenarios(echo.url, sim.url)[command]) {
+        for (const scenario of chosen(scenarios(echo.url, sim.url, hostile.url))) {
           const path = configFile(scenario.lists, "extra" in scenario ? scenario.extra : {})
           for (const json of [false, true]) {
             const name = `${scenario.name}${json ? " --json" : ""}`
@@ -354,17 +402,18 @@ describe("SecretsEverywhere: text, image and video commands (stdout, stderr, --l
             if (scenario.code !== 0) expect(cap.err.join("\n") + cap.out.join("\n"), name).toMatch(/error: /)
           }
         }
-        expect(codes).toEqual(scenarios(echo.url, sim.url)[command].flatMap((s) => [[s.name, s.code], [`${s.name} --json`, s.code]]))
+        expect(codes).toEqual(chosen(scenarios(echo.url, sim.url, hostile.url)).flatMap((s) => [[s.name, s.code], [`${s.name} --json`, s.code]]))
         // the echo server did answer, and --log-level debug let the attempt log through
-        expect(echo.received()).toBeGreaterThan(0)
+        expect(echo.received() + hostile.received()).toBeGreaterThan(0)
         expect(logLines).toBeGreaterThan(0)
         expect(debugLines).toBeGreaterThan(0)
         // the echoed keys reached the client and were scrubbed, not dropped before anything was shown
         expect(Object.values(surfaces).some((text) => text.includes("[REDACTED]"))).toBe(true)
         expect(leaksBySurface(surfaces)).toEqual({})
         // every key went out exactly as configured, without the blanks or line break around it
-        expect([...echo.keys].filter((key) => !CONFIG_KEYS.includes(key))).toEqual([])
-      })).pipe(Effect.provide(Live)), 20_000)
+        expect([...echo.keys, ...hostile.keys].filter((key) => !CONFIG_KEYS.includes(key))).toEqual([])
+      })).pipe(Effect.provide(Live)), timeout)
+    }
   }
 })
 
@@ -401,7 +450,8 @@ describe("SecretsEverywhere: failures of the resilient client built from a confi
     Effect.scoped(Effect.gen(function*() {
       const echo = yield* startEcho
       const sim = yield* startSim
-      const s = scenarios(echo.url, sim.url)
+      const hostile = yield* startHostile
+      const s = scenarios(echo.url, sim.url, hostile.url)
       const ask = (prompt: string) => ({ messages: [Message.make({ role: "user", content: prompt })] as const })
       const failureOf = (lists: Parameters<typeof configFile>[0], extra: Record<string, unknown>, call: (client: Effect.Effect.Success<ReturnType<typeof clientFromFile>>) => Effect.Effect<unknown, unknown>) =>
         Effect.gen(function*() {
@@ -427,6 +477,11 @@ describe("SecretsEverywhere: failures of the resilient client built from a confi
       expect(imageAll._tag).toBe("AllModelsFailed")
       const video = yield* failureOf(s.video[0]!.lists, {}, (c) => c.generateVideo({ prompt: "A kite [sim:overloaded]" }))
       expect(video._tag).toBe("VideoJobFailed")
+      // every spelling of the hostile provider, in the attempts of one AllModelsFailed
+      const hostileAll = yield* failureOf({ text: ENCODING_NAMES.flatMap((e) => [oa(hostile.url, `hostile-${e}-503`, "EAR_FAKE_GW_KEY"), gm(hostile.url, `hostile-${e}-503`, "EAR_FAKE_B64_KEY")]) }, {}, (c) => c.generateText(ask("Hello")))
+      expect(hostileAll._tag).toBe("AllModelsFailed")
+      // each model was tried (and retried): every spelling reached the attempts
+      expect(hostileAll.attempts!.length).toBeGreaterThanOrEqual(2 * ENCODING_NAMES.length)
 
       const surfaces = {
         ...Object.fromEntries(failureLogs.logs.map((line, i) => [`log line ${i}`, line])),
@@ -436,7 +491,8 @@ describe("SecretsEverywhere: failures of the resilient client built from a confi
         ...surfacesOfFailure("Unauthorized (Google)", google),
         ...surfacesOfFailure("BadRequest", badRequest),
         ...surfacesOfFailure("AllModelsFailed (image)", imageAll),
-        ...surfacesOfFailure("VideoJobFailed", video)
+        ...surfacesOfFailure("VideoJobFailed", video),
+        ...surfacesOfFailure("AllModelsFailed (hostile provider)", hostileAll)
       }
       expect(failureLogs.logs.length).toBeGreaterThan(0)
       expect(leaksBySurface(surfaces)).toEqual({})
@@ -493,9 +549,12 @@ describe("SecretsEverywhere: status", () => {
     Effect.gen(function*() {
       const echo = yield* startEcho
       const sim = yield* startSim
+      const hostile = yield* startHostile
+      const hostileText = ENCODING_NAMES.map((e, i) => (i % 2 === 0 ? oa : gm)(hostile.url, `hostile-${e}${i % 3 === 0 ? "-503" : ""}`, "EAR_FAKE_GW_KEY"))
+      const hostileImage = ENCODING_NAMES.map((e, i) => (i % 2 === 0 ? gm : oa)(hostile.url, `hostile-${e}${i % 3 === 1 ? "-ok" : ""}`, "EAR_FAKE_B64_KEY"))
       const path = configFile({
-        text: [oa(echo.url, "echo-401", "EAR_FAKE_GW_KEY"), oa(sim.url, "gpt-4.1-mini", "EAR_FAKE_WRONG_KEY"), gm(echo.url, "echo-503", "EAR_FAKE_SK_KEY")],
-        image: [oa(echo.url, "echo-400", "EAR_FAKE_B64_KEY"), oa(echo.url, "echo-masked", "EAR_FAKE_GW_KEY")]
+        text: [oa(echo.url, "echo-401", "EAR_FAKE_GW_KEY"), oa(sim.url, "gpt-4.1-mini", "EAR_FAKE_WRONG_KEY"), gm(echo.url, "echo-503", "EAR_FAKE_SK_KEY"), ...hostileText],
+        image: [oa(echo.url, "echo-400", "EAR_FAKE_B64_KEY"), oa(echo.url, "echo-masked", "EAR_FAKE_GW_KEY"), ...hostileImage]
       })
       const cap = capture()
       const fiber = yield* Effect.fork(runCli(cap, ["status", "--config", path, "--port", "0", "--probe-interval", "10"]))
@@ -505,7 +564,7 @@ describe("SecretsEverywhere: status", () => {
       // the first probes go out one interval after the start: move the clock, let them run
       yield* TestClock.adjust("10 seconds")
       // every model was probed (the echo server got its four, the simulator answered the wrong key)
-      yield* waitFor(() => echo.received() >= 4, 5_000, TestClock.adjust("10 millis"))
+      yield* waitFor(() => echo.received() >= 4 && hostile.received() >= 2 * ENCODING_NAMES.length, 5_000, TestClock.adjust("10 millis"))
       for (let i = 0; i < 20; i++) {
         yield* realSleep(5)
         yield* TestClock.adjust("10 millis")
@@ -518,6 +577,8 @@ describe("SecretsEverywhere: status", () => {
       expect(page).toContain("<!doctype html>")
       yield* Fiber.interrupt(fiber)
       expect(echo.received()).toBeGreaterThanOrEqual(4)
+      expect(hostile.received()).toBeGreaterThanOrEqual(2 * ENCODING_NAMES.length)
+      expect(status).toContain("hostile-json")
       expect(cap.logs.length).toBeGreaterThan(0)
       expect(leaksBySurface({
         stdout: cap.out.join("\n"),

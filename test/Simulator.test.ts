@@ -8,6 +8,7 @@ import { classifyResponse } from "../src/Classification.js"
 import { formatParseError } from "../src/internal/formatError.js"
 import * as Wire from "../src/internal/simulator/wire.js"
 import * as Simulator from "../src/Simulator.js"
+import { rawRequest } from "./support/rawHttp.js"
 
 // ---------------------------------------------------------------------------
 // helpers
@@ -981,4 +982,41 @@ describe("Simulator time and state", () => {
         expect((yield* gemini(sim, "hi")).status).toBe(429)
         expect((yield* sim.snapshot).models.find((m) => m.id === "gem-text")?.override).toBe("quotaExhausted")
       })))
+
+  it.effect("a request whose Host is a foreign name is refused (403) on every route, before auth or state; loopback names and allowedHosts are answered", () =>
+    withSim(config({ apiKeys: [KEY], allowedHosts: ["sim.internal"] }), (sim) =>
+      Effect.gen(function*() {
+        const chatBody = JSON.stringify({ model: "chat-a", messages: [{ role: "user", content: "hi [sim:ok]" }] })
+        const routes = [
+          { path: "/_simulator/state" },
+          { path: "/_simulator/health" },
+          { path: "/v1/chat/completions", method: "POST", body: chatBody },
+          { path: "/v1beta/models/gem-text:generateContent", method: "POST", body: JSON.stringify({ contents: [{ parts: [{ text: "hi" }] }] }) }
+        ]
+        for (const route of routes) {
+          const refused = yield* rawRequest(sim.port, route.path, {
+            ...route,
+            headers: { host: `evil.example:${sim.port}`, ...AUTH, "x-goog-api-key": KEY, "content-type": "application/json" }
+          })
+          expect([route.path, refused.status]).toEqual([route.path, 403])
+          expect(refused.body).not.toContain("chat-a")
+        }
+        // nothing reached outcome selection
+        expect((yield* sim.snapshot).models.find((m) => m.id === "chat-a")?.requests).toBe(0)
+        for (const host of [`127.0.0.1:${sim.port}`, `localhost:${sim.port}`, `[::1]:${sim.port}`, "sim.internal:8080"]) {
+          const answered = yield* rawRequest(sim.port, "/v1/chat/completions", {
+            method: "POST",
+            body: chatBody,
+            headers: { host, ...AUTH, "content-type": "application/json" }
+          })
+          expect([host, answered.status]).toEqual([host, 200])
+        }
+        expect((yield* rawRequest(sim.port, "/_simulator/health", { headers: { host: "sim.internal.evil.example" } })).status).toBe(403)
+      })))
+
+  it.effect("allowedHosts must be host names: a blank one names the field", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(Simulator.decodeConfig({ allowedHosts: [" "] }))
+      expect(formatParseError(error)).toContain("allowedHosts[0]")
+    }))
 })

@@ -5,9 +5,15 @@
  * @internal
  */
 import { FetchHttpClient, HttpClient } from "@effect/platform"
-import { Duration, Effect, Either, Option, Redacted } from "effect"
+import { Array as Arr, Duration, Effect, Either, Option, Redacted } from "effect"
+import { scrubSecrets } from "../Classification.js"
+import { type GenerationFailure, HardFailure, SilentFailure, SoftFailure } from "../Failure.js"
+import { GeneratedImage, ImageResult } from "../ImageGeneration.js"
 import { InvalidProviderOptions } from "../Provider.js"
+import { TextResult, ToolCall } from "../TextGeneration.js"
+import { VideoTask } from "../VideoGeneration.js"
 import type { CallContext } from "./http.js"
+import { holdsSecret, redactSecrets } from "./secrets.js"
 
 /**
  * Build a result class from values already decoded from the wire (or checked
@@ -151,3 +157,147 @@ export const decodeBase64 = (b64: string): Uint8Array | undefined => {
   if (clean.length === 0 || !/^[A-Za-z0-9+/_-]+={0,2}$/.test(clean)) return undefined
   return new Uint8Array(Buffer.from(clean, clean.includes("-") || clean.includes("_") ? "base64url" : "base64"))
 }
+
+/** Every text field a failure can carry (`message` is not enumerable on an error: each is named). */
+const FAILURE_TEXT = ["provider", "model", "message", "param", "code", "requestId", "rawBody", "taskId", "taskStatus", "finishReason", "output", "validator"] as const
+
+/**
+ * A failure with every text field scrubbed of `secrets` (the same failure
+ * when none held a piece of one). The last step of every adapter operation:
+ * whatever path built the failure (a classified response, a decoding error
+ * quoting the body, a soft failure quoting the output, a request id from the
+ * headers), nothing of a key leaves the adapter.
+ *
+ * @internal
+ */
+export const scrubFailure = <F extends GenerationFailure>(failure: F, secrets: ReadonlyArray<Redacted.Redacted>): F => {
+  const fields: Record<string, unknown> = {}
+  let changed = false
+  const source = failure as unknown as Readonly<Record<string, unknown>>
+  for (const name of FAILURE_TEXT) {
+    const value = source[name]
+    if (typeof value !== "string") continue
+    const clean = scrubSecrets(value, secrets)
+    if (clean !== value) {
+      changed = true
+      fields[name] = clean
+    }
+  }
+  if (!changed) return failure
+  // the class's own constructor: a new error, so its stack is built from the scrubbed message
+  const props = { ...failure, message: failure.message, ...fields }
+  switch (failure._tag) {
+    case "HardFailure":
+      return new HardFailure(props as unknown as ConstructorParameters<typeof HardFailure>[0], true) as F
+    case "SoftFailure":
+      return new SoftFailure(props as unknown as ConstructorParameters<typeof SoftFailure>[0], true) as F
+    case "SilentFailure":
+      return new SilentFailure(props as unknown as ConstructorParameters<typeof SilentFailure>[0], true) as F
+  }
+}
+
+/**
+ * Text the model or the provider wrote, scrubbed of the keys only. Model
+ * output is not searched for key shapes (`sk-…`): an answer may talk about
+ * them; what is removed is a piece of a key this adapter sent.
+ */
+const clean = <S extends string | undefined | null>(text: S, secrets: ReadonlyArray<Redacted.Redacted>): S =>
+  (typeof text === "string" ? redactSecrets(text, secrets) : text) as S
+
+const scrubText = (result: TextResult, secrets: ReadonlyArray<Redacted.Redacted>): TextResult => {
+  const toolCalls = result.toolCalls.map((call) => {
+    const fields = { id: clean(call.id, secrets), name: clean(call.name, secrets), arguments: clean(call.arguments, secrets) }
+    return fields.id === call.id && fields.name === call.name && fields.arguments === call.arguments ? call : trusted(ToolCall, fields)
+  })
+  const fields = {
+    provider: result.provider,
+    model: clean(result.model, secrets),
+    content: clean(result.content, secrets),
+    toolCalls,
+    finishReason: clean(result.finishReason, secrets),
+    ...(result.usage === undefined ? {} : { usage: result.usage }),
+    ...(result.requestId === undefined ? {} : { requestId: clean(result.requestId, secrets) })
+  }
+  return fields.model === result.model && fields.content === result.content && fields.finishReason === result.finishReason &&
+      fields.requestId === result.requestId && toolCalls.every((c, i) => c === result.toolCalls[i])
+    ? result
+    : trusted(TextResult, fields)
+}
+
+/**
+ * A URL or an id that must be used as it is (fetched, polled) cannot be
+ * scrubbed: one that carries a piece of the key is refused, quoting nothing of
+ * it. The adapters check where they read such values, with the response's
+ * status at hand.
+ *
+ * @internal
+ */
+export const refuseSecret = (
+  ctx: CallContext,
+  what: string,
+  value: string,
+  response: { readonly status: number; readonly requestId: string | undefined }
+): HardFailure | undefined =>
+  holdsSecret(value, ctx.secrets)
+    ? new HardFailure({
+      reason: "ServerError",
+      provider: ctx.provider,
+      model: ctx.model,
+      status: response.status,
+      message: `the provider's ${what} carries a piece of the API key: it is not used`,
+      code: "unexpected_response",
+      ...(response.requestId === undefined ? {} : { requestId: response.requestId })
+    })
+    : undefined
+
+const scrubImage = (ctx: CallContext, result: ImageResult): Effect.Effect<ImageResult, HardFailure> => {
+  const secrets = ctx.secrets
+  const model = clean(result.model, secrets)
+  const requestId = clean(result.requestId, secrets)
+  const images = Arr.map(result.images, (image) => {
+    const revisedPrompt = clean(image.revisedPrompt, secrets)
+    const mimeType = clean(image.mimeType, secrets)
+    return revisedPrompt === image.revisedPrompt && mimeType === image.mimeType
+      ? image
+      : trusted(GeneratedImage, { ...image, ...(revisedPrompt === undefined ? {} : { revisedPrompt }), ...(mimeType === undefined ? {} : { mimeType }) })
+  })
+  return Effect.succeed(
+    model === result.model && requestId === result.requestId && images.every((image, i) => image === result.images[i])
+      ? result
+      : trusted(ImageResult, { ...result, model, images, ...(requestId === undefined ? {} : { requestId }) })
+  )
+}
+
+const scrubTask = (ctx: CallContext, task: VideoTask): Effect.Effect<VideoTask, HardFailure> => {
+  // the id and the URL are checked by the adapter (`refuseSecret`): they cannot be altered
+  const error = task.error === undefined
+    ? undefined
+    : { message: scrubSecrets(task.error.message, ctx.secrets), ...(task.error.code === undefined ? {} : { code: scrubSecrets(task.error.code, ctx.secrets) }) }
+  const requestId = task.requestId === undefined ? undefined : scrubSecrets(task.requestId, ctx.secrets)
+  return Effect.succeed(
+    error?.message === task.error?.message && error?.code === task.error?.code && requestId === task.requestId
+      ? task
+      : trusted(VideoTask, { ...task, ...(error === undefined ? {} : { error }), ...(requestId === undefined ? {} : { requestId }) })
+  )
+}
+
+/**
+ * The last step of an adapter operation: its failure and its result scrubbed
+ * of the call's secrets.
+ *
+ * @internal
+ */
+export const guardText = <E extends GenerationFailure>(ctx: CallContext) => (effect: Effect.Effect<TextResult, E>): Effect.Effect<TextResult, E> =>
+  effect.pipe(Effect.map((result) => scrubText(result, ctx.secrets)), Effect.mapError((failure) => scrubFailure(failure, ctx.secrets)))
+
+/** @internal */
+export const guardImage = <E extends GenerationFailure>(ctx: CallContext) => (effect: Effect.Effect<ImageResult, E>): Effect.Effect<ImageResult, E | HardFailure> =>
+  effect.pipe(Effect.flatMap((result) => scrubImage(ctx, result)), Effect.mapError((failure) => scrubFailure(failure, ctx.secrets)))
+
+/** @internal */
+export const guardTask = (ctx: CallContext) => (effect: Effect.Effect<VideoTask, HardFailure>): Effect.Effect<VideoTask, HardFailure> =>
+  effect.pipe(Effect.flatMap((task) => scrubTask(ctx, task)), Effect.mapError((failure) => scrubFailure(failure, ctx.secrets)))
+
+/** @internal */
+export const guardFailure = (ctx: CallContext) => <A>(effect: Effect.Effect<A, HardFailure>): Effect.Effect<A, HardFailure> =>
+  Effect.mapError(effect, (failure) => scrubFailure(failure, ctx.secrets))

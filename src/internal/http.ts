@@ -46,8 +46,14 @@ export interface RawResponse {
   readonly requestId: string | undefined
 }
 
-const requestIdOf = (headers: Readonly<Record<string, string>>): string | undefined =>
-  headers["x-request-id"] ?? headers["request-id"] ?? headers["openai-request-id"] ?? headers["x-goog-request-id"]
+/**
+ * The request id a response's headers carry, scrubbed: a provider or a proxy
+ * can put anything there, the key included, and the id is shown and logged.
+ */
+const requestIdOf = (ctx: CallContext, headers: Readonly<Record<string, string>>): string | undefined => {
+  const id = headers["x-request-id"] ?? headers["request-id"] ?? headers["openai-request-id"] ?? headers["x-goog-request-id"]
+  return id === undefined ? undefined : scrubSecrets(id, ctx.secrets)
+}
 
 /** @internal */
 export const hardFailure = (
@@ -118,7 +124,7 @@ const readBytes = (
       Effect.fail(
         hardFailure(ctx, "ServerError", `response body of ${declared} bytes is over the ${ctx.maxResponseBytes}-byte limit`, {
           status,
-          requestId: requestIdOf(headers)
+          requestId: requestIdOf(ctx, headers)
         })
       )
     )
@@ -128,7 +134,7 @@ const readBytes = (
       ...classifyTransportError(error, ctx),
       message: `connection lost while reading the HTTP ${status} response body: ${classifyTransportError(error, ctx).message}`,
       status,
-      ...(requestIdOf(headers) === undefined ? {} : { requestId: requestIdOf(headers) })
+      ...omitUndefined({ requestId: requestIdOf(ctx, headers) })
     })
   // A declared length within the limit bounds the body (HTTP/1.1 reads exactly
   // that many bytes): read it in one go. Otherwise read chunk by chunk, stopping
@@ -144,7 +150,7 @@ const readBytes = (
       e._tag === "TooLarge"
         ? hardFailure(ctx, "ServerError", `response body is over the ${ctx.maxResponseBytes}-byte limit`, {
           status,
-          requestId: requestIdOf(headers)
+          requestId: requestIdOf(ctx, headers)
         })
         : lost(e.error)
     )
@@ -206,7 +212,7 @@ export const send = (
     status,
     headers,
     text: utf8.decode(bytes),
-    requestId: requestIdOf(headers)
+    requestId: requestIdOf(ctx, headers)
   }))
 
 /**
@@ -311,15 +317,16 @@ export const decodeJson = <A, I>(
    */
   looksLikeAnswer?: (json: Readonly<Record<string, unknown>>) => boolean
 ): Effect.Effect<A, HardFailure> => {
-  const extra = { status: raw.status, requestId: raw.requestId, rawBody: boundBody(scrubSecrets(raw.text, ctx.secrets)) }
+  // only on a failure, and cut to its limit before it is scrubbed: a body can be megabytes of base64
+  const extra = () => ({ status: raw.status, requestId: raw.requestId, rawBody: boundBody(raw.text) })
   let json: unknown
   try {
     json = JSON.parse(raw.text)
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error)
     return Effect.fail(
-      hardFailure(ctx, "ServerError", `malformed JSON in an HTTP ${raw.status} response (${reason}): ${squash(scrubSecrets(raw.text, ctx.secrets), 120)}`, {
-        ...extra,
+      hardFailure(ctx, "ServerError", `malformed JSON in an HTTP ${raw.status} response (${reason}): ${squash(raw.text, 120)}`, {
+        ...extra(),
         code: "malformed_response"
       })
     )
@@ -337,7 +344,7 @@ export const decodeJson = <A, I>(
     return Effect.fail(
       errorEnvelope(json, raw, ctx) ??
         hardFailure(ctx, "ServerError", `unexpected response shape in an HTTP ${raw.status} response: a value nested too deeply to decode`, {
-          ...extra,
+          ...extra(),
           code: "unexpected_response"
         })
     )
@@ -350,7 +357,7 @@ export const decodeJson = <A, I>(
           ctx,
           "ServerError",
           `unexpected response shape in an HTTP ${raw.status} response: ${describeMismatch(error)}`,
-          { ...extra, code: "unexpected_response" }
+          { ...extra(), code: "unexpected_response" }
         )
       ),
     onRight: Effect.succeed

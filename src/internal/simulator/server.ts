@@ -34,6 +34,7 @@ import {
 } from "./content.js"
 import { FAULTS } from "./faults.js"
 import { hash32, hexId, lognormal, Rng } from "./prng.js"
+import { forbiddenHostBody, hostCheck } from "../hostCheck.js"
 import { SECRET_HEADERS } from "../http.js"
 import * as Wire from "./wire.js"
 
@@ -979,8 +980,10 @@ export const make = (config: SimulatorConfig) =>
       HttpRouter.post("/v1beta/*", generateContent)
     )
 
+    const hostAllowed = hostCheck("127.0.0.1", config.allowedHosts)
     const app = Effect.gen(function*() {
       const request = yield* HttpServerRequest.HttpServerRequest
+      if (!hostAllowed(request.headers["host"])) return HttpServerResponse.text(forbiddenHostBody, { status: 403 })
       const requestId = `req_${hexId(32, config.seed, "request", ++requestCounter)}`
       const response = yield* router.pipe(
         Effect.provideService(RequestId, requestId),
