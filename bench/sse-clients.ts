@@ -38,7 +38,7 @@ const serve = async () => {
   const { Effect, Exit, Scope } = await import("effect")
   const CircuitBreaker = await import("../src/CircuitBreaker.js")
   const ModelStatus = await import("../src/ModelStatus.js")
-  const StatusServer = await import("../src/StatusServer.js")
+  const NodeStatusServer = await import("../src/NodeStatusServer.js")
   const gc = (globalThis as { gc?: () => void }).gc
   if (gc === undefined) throw new Error("run the child with --expose-gc")
   const models = Array.from({ length: 8 }, (_, i) => ({ model: `model-${i}`, vendor: `vendor-${i % 3}` }))
@@ -47,7 +47,7 @@ const serve = async () => {
     Effect.gen(function*() {
       const status = yield* ModelStatus.make({ lists: { image: models } })
       const maxEventClients = Number(process.env["SSE_CAP"] ?? "100000")
-      const server = yield* StatusServer.make({ maxEventClients }).pipe(
+      const server = yield* NodeStatusServer.make({ maxEventClients }).pipe(
         Effect.provideService(ModelStatus.ModelStatus, status)
       )
       return { status, server }

@@ -27,6 +27,7 @@ import { formatParseError } from "./internal/formatError.js"
 import { readJsonFile } from "./internal/jsonFile.js"
 import * as ModelStatus from "./ModelStatus.js"
 import * as Simulator from "./Simulator.js"
+import * as NodeStatusServer from "./NodeStatusServer.js"
 import * as StatusServer from "./StatusServer.js"
 import { Message } from "./TextGeneration.js"
 import * as Walkthrough from "./Walkthrough.js"
@@ -528,7 +529,7 @@ const status = Command.make("status", { config: clientConfig, port: pagePort, pr
         videoInterval: Duration.seconds(flags.videoProbeInterval)
       }
     })
-    const server = yield* StatusServer.make({
+    const server = yield* NodeStatusServer.make({
       port: flags.port,
       title: "Model status",
       ...Option.match(token, { onNone: () => ({}), onSome: (value) => ({ token: value }) })

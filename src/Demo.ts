@@ -37,7 +37,7 @@ import * as RetryPolicy from "./RetryPolicy.js"
 import { VirtualClock } from "./internal/virtualClock.js"
 import * as ModelStatus from "./ModelStatus.js"
 import * as Simulator from "./Simulator.js"
-import * as StatusServer from "./StatusServer.js"
+import * as NodeStatusServer from "./NodeStatusServer.js"
 
 /** The primary image model of SPEC §4. */
 const PRIMARY = "gemini-3-pro-image-preview"
@@ -264,7 +264,7 @@ export const runOn = (
 
     const statusUrl = options.statusPort === undefined
       ? undefined
-      : (yield* StatusServer.make({ port: options.statusPort, title: "effect-ai-resilience demo: model status" }).pipe(
+      : (yield* NodeStatusServer.make({ port: options.statusPort, title: "effect-ai-resilience demo: model status" }).pipe(
         Effect.provideService(ModelStatus.ModelStatus, client.status),
         // its options are fixed here: only the port can fail, as a ServeError
         Effect.catchTag("InvalidStatusServerOptions", Effect.die)

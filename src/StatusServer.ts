@@ -1,6 +1,8 @@
 /**
- * The status page (SPEC §6: show each model's status live, polling plus
- * push): `@effect/platform` HttpServer routes over a {@link ModelStatus}.
+ * The status page, each model's status shown live (pushed, with polling as
+ * the fallback): `@effect/platform` HttpServer routes over a
+ * {@link ModelStatus}, served on any platform's `HttpServer` ({@link serve});
+ * `NodeStatusServer` starts a Node server for it.
  *
  * - `GET /status` — the snapshot as JSON.
  * - `GET /status/events` — server-sent events: the snapshot on connect and
@@ -17,19 +19,16 @@
  * With a `token`, every route but the page's script and style sheet needs it:
  * `Authorization: Bearer <token>`, or the session cookie a browser gets by
  * posting the token from the login form the page shows (`POST
- * /status/login`); anything else is a 401. {@link make} answers only
+ * /status/login`); anything else is a 401. {@link serve} answers only
  * requests whose `Host` names it by an IP address, `localhost` or its bound
  * host (a 403 otherwise), so a foreign web page cannot read it by DNS
  * rebinding.
  *
  * @since 0.1.0
  */
-import { HttpMiddleware, HttpRouter, HttpServerRequest, HttpServerResponse, UrlParams } from "@effect/platform"
+import { HttpMiddleware, HttpRouter, HttpServer, HttpServerRequest, HttpServerResponse, UrlParams } from "@effect/platform"
 import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage"
-import { NodeHttpServer } from "@effect/platform-node"
-import type { ServeError } from "@effect/platform/HttpServerError"
 import { Config, type ConfigError, Data, Duration, Effect, Layer, Option, Redacted, type Scope } from "effect"
-import * as Http from "node:http"
 import { forbiddenHostBody, hostCheck } from "./internal/hostCheck.js"
 import * as Auth from "./internal/statusServer/auth.js"
 import * as Events from "./internal/statusServer/events.js"
@@ -37,13 +36,11 @@ import { contentSecurityPolicy, loginPage, page, script, style } from "./interna
 import { ModelStatus } from "./ModelStatus.js"
 
 /**
- * Options of {@link make} (and of {@link routes}: all but `host`, `port` and
- * `allowedHosts`).
+ * Options of {@link serve} (and of {@link routes}: all but `allowedHosts`;
+ * `NodeStatusServer.make` adds `host` and `port`).
  *
  * | option | default |
  * |---|---|
- * | `host` | `127.0.0.1` |
- * | `port` | 0 (any free port) |
  * | `title` | `"Model status"` |
  * | `heartbeat` | 15 s (keeps proxies from closing the event stream) |
  * | `maxEventClients` | 100 event streams at once; more get a 503 with `Retry-After` |
@@ -53,8 +50,6 @@ import { ModelStatus } from "./ModelStatus.js"
  * @since 0.1.0
  */
 export interface StatusServerOptions {
-  readonly host?: string
-  readonly port?: number
   readonly title?: string
   readonly heartbeat?: Duration.DurationInput
   /** Event streams served at once (an integer ≥ 0; 0: none, the page polls). */
@@ -69,7 +64,7 @@ export interface StatusServerOptions {
 }
 
 /**
- * An option of {@link make} or {@link routes} that cannot work; `message`
+ * An option of {@link serve} or {@link routes} that cannot work; `message`
  * names it.
  *
  * @since 0.1.0
@@ -100,7 +95,7 @@ const htmlResponse = (body: string, status = 200) =>
 /**
  * The routes, to mount in your own `HttpServer` (they need {@link ModelStatus};
  * the event streams' shared fan-out lives as long as the scope). The `Host`
- * check is {@link make}'s: a server of your own does its own.
+ * check is {@link serve}'s: a server of your own does its own.
  *
  * @example
  * ```ts
@@ -114,7 +109,7 @@ const htmlResponse = (body: string, status = 200) =>
  * @since 0.1.0
  */
 export const routes = (
-  options: Omit<StatusServerOptions, "host" | "port" | "allowedHosts"> = {}
+  options: Omit<StatusServerOptions, "allowedHosts"> = {}
 ): Effect.Effect<HttpRouter.HttpRouter<never, never>, InvalidStatusServerOptions, ModelStatus | Scope.Scope> =>
   Effect.gen(function*() {
     const { maxEventClients } = yield* checked(options)
@@ -207,35 +202,39 @@ const securityHeaders = {
 }
 
 /**
- * Serve the status page on `host:port` for as long as the scope lasts.
+ * Serve the status page on the `HttpServer` in context (any platform's) for as
+ * long as the scope lasts: the {@link routes} behind the `Host` check (the
+ * server's bound host, IP addresses, `localhost` and `allowedHosts`) with the
+ * security headers on every answer. `NodeStatusServer.make` starts a Node
+ * server for it.
  *
  * @example
  * ```ts
- * import { Console, Effect } from "effect"
+ * import { NodeHttpServer } from "@effect/platform-node"
+ * import { Effect } from "effect"
+ * import { createServer } from "node:http"
  * import { ResilientClient, StatusServer, ModelStatus } from "effect-ai-resilience"
  *
  * const program = Effect.gen(function*() {
  *   const client = yield* ResilientClient.ResilientClient
- *   const server = yield* StatusServer.make({ port: 8787 }).pipe(Effect.provideService(ModelStatus.ModelStatus, client.status))
- *   yield* Console.log(`status page: ${server.url}/`)
- * })
+ *   const server = yield* StatusServer.serve().pipe(Effect.provideService(ModelStatus.ModelStatus, client.status))
+ *   console.log(`status page: ${server.url}/`)
+ * }).pipe(Effect.provide(NodeHttpServer.layer(createServer, { port: 8787 })))
  * ```
  *
  * @since 0.1.0
+ * @category constructors
  */
-export const make = (
+export const serve = (
   options: StatusServerOptions = {}
-): Effect.Effect<RunningStatusServer, ServeError | InvalidStatusServerOptions, ModelStatus | Scope.Scope> =>
+): Effect.Effect<RunningStatusServer, InvalidStatusServerOptions, ModelStatus | HttpServer.HttpServer | Scope.Scope> =>
   Effect.gen(function*() {
-    const host = options.host ?? "127.0.0.1"
+    const server = yield* HttpServer.HttpServer
     const router = yield* routes(options)
-    const allowed = hostCheck(host, options.allowedHosts)
-    const nodeServer = Http.createServer()
-    const server = yield* NodeHttpServer.make(() => nodeServer, { host, port: options.port ?? 0 })
-    // open event streams would keep the server from closing: drop them first
-    yield* Effect.addFinalizer(() => Effect.sync(() => nodeServer.closeAllConnections()))
     const address = server.address
+    const host = address._tag === "TcpAddress" ? address.hostname : "localhost"
     const port = address._tag === "TcpAddress" ? address.port : 0
+    const allowed = hostCheck(host, options.allowedHosts)
     const app = Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
       allowed(request.headers["host"])
         ? router.pipe(Effect.catchTag("RouteNotFound", () => HttpServerResponse.text("404 not found\n", { status: 404 })))
@@ -268,30 +267,24 @@ export const tokenConfig = (name = "STATUS_TOKEN"): Config.Config<Option.Option<
   )
 
 /**
- * {@link make} with the token from the configuration ({@link tokenConfig}):
+ * {@link serve} with the token from the configuration ({@link tokenConfig}):
  * `STATUS_TOKEN=… node app.js` requires it, no variable means no token.
  *
  * @since 0.1.0
+ * @category constructors
  */
-export const makeFromConfig = (
+export const serveFromConfig = (
   options: Omit<StatusServerOptions, "token"> = {},
   token: Config.Config<Option.Option<Redacted.Redacted<string>>> = tokenConfig()
-): Effect.Effect<RunningStatusServer, ServeError | InvalidStatusServerOptions | ConfigError.ConfigError, ModelStatus | Scope.Scope> =>
-  Effect.flatMap(token, (t) => make({ ...options, ...Option.match(t, { onNone: () => ({}), onSome: (value) => ({ token: value }) }) }))
+): Effect.Effect<RunningStatusServer, InvalidStatusServerOptions | ConfigError.ConfigError, ModelStatus | HttpServer.HttpServer | Scope.Scope> =>
+  Effect.flatMap(token, (t) => serve({ ...options, ...Option.match(t, { onNone: () => ({}), onSome: (value) => ({ token: value }) }) }))
 
 /**
- * The server as a layer (for apps that keep it up as long as they run).
+ * {@link serve} as a layer, on the `HttpServer` the app provides.
  *
  * @since 0.1.0
+ * @category layers
  */
-export const layer = (options: StatusServerOptions = {}): Layer.Layer<never, ServeError | InvalidStatusServerOptions, ModelStatus> =>
-  Layer.scopedDiscard(make(options))
-
-/**
- * {@link makeFromConfig} as a layer.
- *
- * @since 0.1.0
- */
-export const layerConfig = (
-  options: Omit<StatusServerOptions, "token"> = {}
-): Layer.Layer<never, ServeError | InvalidStatusServerOptions | ConfigError.ConfigError, ModelStatus> => Layer.scopedDiscard(makeFromConfig(options))
+export const layer = (
+  options: StatusServerOptions = {}
+): Layer.Layer<never, InvalidStatusServerOptions, ModelStatus | HttpServer.HttpServer> => Layer.scopedDiscard(serve(options))

@@ -5,7 +5,7 @@ import * as CircuitBreaker from "../src/CircuitBreaker.js"
 import * as ModelStatus from "../src/ModelStatus.js"
 import * as ResilientClient from "../src/ResilientClient.js"
 import * as RetryPolicy from "../src/RetryPolicy.js"
-import * as StatusServer from "../src/StatusServer.js"
+import * as NodeStatusServer from "../src/NodeStatusServer.js"
 import { launchBrowser } from "./support/browser.js"
 import { Chromium, describeWithService } from "./support/systemService.js"
 import { HttpLive, startSimulator } from "./support/simulator.js"
@@ -40,7 +40,7 @@ describeWithService(Chromium, "status page in real headless Chromium", () => {
           { model: "gpt-image-1.5", provider: openai, vendor: "openai" }
         ]
       })
-      const server = yield* StatusServer.make().pipe(Effect.provideService(ModelStatus.ModelStatus, client.status))
+      const server = yield* NodeStatusServer.make().pipe(Effect.provideService(ModelStatus.ModelStatus, client.status))
       const browser = yield* launchBrowser
       const page = yield* Effect.promise(() => browser.newPage())
       yield* watchViolations(page)
@@ -82,7 +82,7 @@ describeWithService(Chromium, "status page in real headless Chromium", () => {
         ]
       })
       const token = "page-token-9f8e7d6c5b4a"
-      const server = yield* StatusServer.make({ token: Redacted.make(token) }).pipe(Effect.provideService(ModelStatus.ModelStatus, client.status))
+      const server = yield* NodeStatusServer.make({ token: Redacted.make(token) }).pipe(Effect.provideService(ModelStatus.ModelStatus, client.status))
       const browser = yield* launchBrowser
       const page = yield* Effect.promise(() => browser.newPage())
       yield* watchViolations(page)

@@ -1,8 +1,11 @@
 import { HttpClient } from "@effect/platform"
+import { NodeHttpServer } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Queue, Redacted, Stream } from "effect"
+import { createServer } from "node:http"
 import * as CircuitBreaker from "../src/CircuitBreaker.js"
 import * as ModelStatus from "../src/ModelStatus.js"
+import * as NodeStatusServer from "../src/NodeStatusServer.js"
 import * as StatusServer from "../src/StatusServer.js"
 import { ioTurn } from "./support/clock.js"
 import { openStream, rawRequest } from "./support/rawHttp.js"
@@ -10,10 +13,10 @@ import { HttpLive } from "./support/simulator.js"
 
 const lists = { image: [{ model: "gemini-3-pro-image-preview", vendor: "google" }, { model: "<img src=x onerror=alert(1)>", vendor: "bytedance" }] }
 
-const serveWith = (options: StatusServer.StatusServerOptions) =>
+const serveWith = (options: NodeStatusServer.Options) =>
   Effect.gen(function*() {
     const status = yield* ModelStatus.make({ lists })
-    const server = yield* StatusServer.make(options).pipe(Effect.provideService(ModelStatus.ModelStatus, status))
+    const server = yield* NodeStatusServer.make(options).pipe(Effect.provideService(ModelStatus.ModelStatus, status))
     return { status, server }
   })
 const serve = serveWith({})
@@ -41,6 +44,17 @@ const fill = (port: number, max: number) =>
   })
 
 describe("StatusServer", () => {
+  it.scoped("serve runs on the HttpServer the app provides, with the Host check and the security headers", () =>
+    Effect.gen(function*() {
+      const status = yield* ModelStatus.make({ lists })
+      const server = yield* StatusServer.serve().pipe(Effect.provideService(ModelStatus.ModelStatus, status))
+      const ok = yield* rawRequest(server.port, "/status", { headers: { host: `127.0.0.1:${server.port}` } })
+      expect(ok.status).toBe(200)
+      expect(JSON.parse(ok.body)).toMatchObject({ models: [{ model: "gemini-3-pro-image-preview" }, { health: "normal" }] })
+      expect(ok.headers["content-security-policy"]).toContain("default-src 'none'")
+      expect((yield* rawRequest(server.port, "/status", { headers: { host: "evil.example" } })).status).toBe(403)
+    }).pipe(Effect.provide([CircuitBreaker.layer(), NodeHttpServer.layer(createServer, { host: "127.0.0.1", port: 0 })])))
+
   it.scoped("GET /status is the snapshot as JSON", () =>
     Effect.gen(function*() {
       const { server, status } = yield* serve
@@ -187,18 +201,18 @@ describe("StatusServer", () => {
   it.scoped("makeFromConfig takes the token from STATUS_TOKEN (trimmed); unset means none; blank is a ConfigError", () =>
     Effect.gen(function*() {
       const status = yield* ModelStatus.make({ lists })
-      const withToken = yield* StatusServer.makeFromConfig().pipe(
+      const withToken = yield* NodeStatusServer.makeFromConfig().pipe(
         Effect.provideService(ModelStatus.ModelStatus, status),
         Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["STATUS_TOKEN", ` ${TOKEN}\n`]])))
       )
       expect((yield* rawRequest(withToken.port, "/status")).status).toBe(401)
       expect((yield* rawRequest(withToken.port, "/status", { headers: bearer })).status).toBe(200)
-      const without = yield* StatusServer.makeFromConfig().pipe(
+      const without = yield* NodeStatusServer.makeFromConfig().pipe(
         Effect.provideService(ModelStatus.ModelStatus, status),
         Effect.withConfigProvider(ConfigProvider.fromMap(new Map()))
       )
       expect([without.tokenRequired, (yield* rawRequest(without.port, "/status")).status]).toEqual([false, 200])
-      const blank = yield* Effect.flip(StatusServer.makeFromConfig().pipe(
+      const blank = yield* Effect.flip(NodeStatusServer.makeFromConfig().pipe(
         Effect.provideService(ModelStatus.ModelStatus, status),
         Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["STATUS_TOKEN", "  "]])))
       ))
@@ -261,7 +275,7 @@ describe("StatusServer", () => {
     Effect.gen(function*() {
       const status = yield* ModelStatus.make({ lists })
       const run = (options: StatusServer.StatusServerOptions) =>
-        Effect.flip(StatusServer.make(options).pipe(Effect.provideService(ModelStatus.ModelStatus, status)))
+        Effect.flip(NodeStatusServer.make(options).pipe(Effect.provideService(ModelStatus.ModelStatus, status)))
       expect(yield* run({ maxEventClients: -1 })).toMatchObject({ _tag: "InvalidStatusServerOptions", message: expect.stringContaining("maxEventClients") })
       expect(yield* run({ maxEventClients: 1.5 })).toMatchObject({ _tag: "InvalidStatusServerOptions", message: expect.stringContaining("maxEventClients") })
       expect(yield* run({ allowedHosts: [" "] })).toMatchObject({ _tag: "InvalidStatusServerOptions", message: expect.stringContaining("allowedHosts[0]") })

@@ -13,7 +13,19 @@
  *
  * @internal
  */
-import { isIP } from "node:net"
+
+// An IP literal, checked without node:net so that the status page's routes
+// load on any platform: dotted-quad IPv4, or IPv6 as a URL parser takes it.
+const isIpLiteral = (name: string): boolean => {
+  const quad = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(name)
+  if (quad !== null) return quad.slice(1).every((part) => Number(part) <= 255 && (part === "0" || !part.startsWith("0")))
+  if (!name.includes(":") || !/^[0-9a-f:.]+$/i.test(name)) return false
+  try {
+    return new URL(`http://[${name}]/`).hostname.length > 0
+  } catch {
+    return false
+  }
+}
 
 /** The host name of a `Host` header: lower case, without port, brackets or a trailing dot. @internal */
 export const hostName = (header: string): string => {
@@ -37,7 +49,7 @@ export const hostCheck = (bound: string, allowed: ReadonlyArray<string> = []) =>
   return (header: string | undefined): boolean => {
     if (header === undefined || header.trim() === "") return false
     const name = hostName(header)
-    return isIP(name) !== 0 || name === "localhost" || name.endsWith(".localhost") || names.has(name)
+    return isIpLiteral(name) || name === "localhost" || name.endsWith(".localhost") || names.has(name)
   }
 }
 
