@@ -389,7 +389,10 @@ const describeLocation = (
   base: string | undefined,
   secrets: ReadonlyArray<Redacted.Redacted> | undefined
 ): string => {
-  if (location === undefined || location.length === 0) return "without a Location header"
+  if (location === undefined || location.trim().length === 0) return "without a Location header"
+  // Two Location headers arrive joined by ", ": no URL, and reading the
+  // second as a path of the first would show what a non-HTTP URL hides.
+  if (/,\s/.test(location)) return "to several Location values (not shown)"
   const cut = /[?#]/.exec(location)
   const beforeQuery = cut === null ? location : location.slice(0, cut.index)
   const hidden = cut === null ? "" : " (its query not shown)"

@@ -56,6 +56,8 @@ describe("classifyResponse: 3xx", () => {
   it.each([
     ["missing", undefined, REQUEST, ["without a Location"], []],
     ["empty", "", REQUEST, ["without a Location"], []],
+    ["given twice (joined by the client), the second a javascript: URL", `, javascript:${TOKEN}`, REQUEST, ["several Location values"], [TOKEN, "javascript"]],
+    ["given twice, both http", `https://a.example/x?t=${TOKEN}, https://b.example/y`, REQUEST, ["several Location values"], [TOKEN, "a.example"]],
     ["relative, read against the request URL", `/v2/chat?token=${TOKEN}`, REQUEST, ["http://127.0.0.1:4321/v2/chat"], [TOKEN]],
     ["relative, with no request URL", `v2/chat?token=${TOKEN}`, undefined, ["the path /v2/chat"], [TOKEN, "relative.invalid"]],
     ["scheme-relative", `//other.example/x?token=${TOKEN}`, undefined, ["http://other.example/x"], [TOKEN]],
