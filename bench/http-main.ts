@@ -1,6 +1,6 @@
 /**
  * `node dist-bench/bench/http-main.js [--gemini] [--rounds N] [--round-ms N]`:
- * issue #5 §3 on its own, printing the table.
+ * the HTTP path benchmark on its own, printing the table.
  */
 import { cpus } from "node:os"
 import * as Http from "./http.js"
@@ -20,8 +20,8 @@ const main = async () => {
     ...(rounds === undefined ? {} : { rounds }),
     ...(roundMs === undefined ? {} : { roundMs })
   })
-  console.log(`## HTTP path (issue #5 §3)\n\n${Http.format(result)}\n`)
-  console.log(`targets (issue #5 §3):\n${Http.verdicts(result).map((l) => `- ${l}`).join("\n")}`)
+  console.log(`## HTTP path\n\n${Http.format(result)}\n`)
+  console.log(`targets:\n${Http.verdicts(result).map((l) => `- ${l}`).join("\n")}`)
 }
 
 main().catch((e) => {

@@ -1,5 +1,5 @@
 /**
- * Issue #5 §3 — the HTTP path. Requests per second against the provider
+ * HTTP path benchmark. Requests per second against the provider
  * simulator on loopback (no faults, no latency), at concurrency 1, 16 and
  * 256, side by side in one run:
  *
@@ -95,7 +95,7 @@ const median = (xs: ReadonlyArray<number>) => {
   return s.length % 2 === 1 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2
 }
 
-/** The simulator for §3: three text models, no faults, no latency. */
+/** The simulator for this benchmark: three text models, no faults, no latency. */
 export const simulatorConfig = {
   seed: 5,
   timeScale: 1,
@@ -246,7 +246,7 @@ export const run = async (options: HttpOptions = {}): Promise<HttpRun> => {
 
 const int = (n: number) => Math.round(n).toLocaleString("en-US")
 
-/** The §3 table, markdown, with met / NOT met per concurrency. */
+/** The HTTP path table, markdown, with met / NOT met per concurrency. */
 export const format = (result: HttpRun): string => {
   const { rows } = result
   const table = [
@@ -286,7 +286,7 @@ export const format = (result: HttpRun): string => {
 export const verdicts = (result: HttpRun): ReadonlyArray<string> => {
   const missed = result.rows.filter((r) => r.ratio < TARGET_RATIO)
   return [
-    `§3 resilient >= 90 % of bare rps at concurrency ${result.rows.map((r) => r.concurrency).join(", ")}: ${
+    `HTTP path: resilient >= 90 % of bare rps at concurrency ${result.rows.map((r) => r.concurrency).join(", ")}: ${
       missed.length === 0 ? "met" : `NOT met (${missed.map((r) => `${r.concurrency}: ${(r.ratio * 100).toFixed(1)} %`).join(", ")})`
     }`
   ]

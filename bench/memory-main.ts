@@ -1,6 +1,6 @@
 /**
  * `node dist-bench/bench/memory-main.js [--finish] [--no-bare] [--requests N]
- * [--skip-breaker] [--skip-inflight]`: issue #5 §4 on its own, printing the
+ * [--skip-breaker] [--skip-inflight]`: the memory benchmark on its own, printing the
  * tables (it spawns its measuring child with --expose-gc itself).
  */
 import { cpus } from "node:os"
@@ -24,8 +24,8 @@ const main = async () => {
     ...(requests === undefined ? {} : { requests }),
     ...(holdMs === undefined ? {} : { holdMs })
   })
-  console.log(`## Memory (issue #5 §4)\n\n${Memory.format(result)}`)
-  console.log(`targets (issue #5 §4):\n${Memory.verdicts(result).map((l) => `- ${l}`).join("\n")}`)
+  console.log(`## Memory\n\n${Memory.format(result)}`)
+  console.log(`targets:\n${Memory.verdicts(result).map((l) => `- ${l}`).join("\n")}`)
 }
 
 main().catch((e) => {

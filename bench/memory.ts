@@ -1,5 +1,5 @@
 /**
- * Issue #5 §4 — memory, measured in a child process run with `--expose-gc`
+ * Memory benchmark, measured in a child process run with `--expose-gc`
  * (`support/memory-child.ts`; this module spawns it, so `npm run bench` needs
  * no flag).
  *
@@ -239,11 +239,11 @@ export const format = (result: MemoryResult): string => {
 /** One line per target: met / NOT met. */
 export const verdicts = (result: MemoryResult): ReadonlyArray<string> => [
   ...breakerVerdict(result.breakers).map((v) =>
-    `§4 breaker (${v.pattern}) after ${int(v.last?.outcomes ?? 0)} outcomes: ${int(v.last?.retainedBytes ?? 0)} B < 4 KB ${v.under ? "met" : "NOT met"}; constant in traffic ${v.constant ? "met" : "NOT met"}`
+    `Memory: breaker (${v.pattern}) after ${int(v.last?.outcomes ?? 0)} outcomes: ${int(v.last?.retainedBytes ?? 0)} B < 4 KB ${v.under ? "met" : "NOT met"}; constant in traffic ${v.constant ? "met" : "NOT met"}`
   ),
   ...result.inflight.filter((p) => p.name.startsWith("resilient")).map((p) => {
     const growth = p.peak.heapUsed - p.before.heapUsed
     const ok = growth < INFLIGHT_TARGET_BYTES && p.held >= p.requests
-    return `§4 ${int(p.requests)} in flight (${p.how}): heap growth ${mb(growth)} < 50 MB ${ok ? "met" : "NOT met"}${p.held < p.requests ? ` (only ${int(p.held)} held)` : ""}; heap returned after: ${returned(p) ? "yes" : "no"}`
+    return `Memory: ${int(p.requests)} in flight (${p.how}): heap growth ${mb(growth)} < 50 MB ${ok ? "met" : "NOT met"}${p.held < p.requests ? ` (only ${int(p.held)} held)` : ""}; heap returned after: ${returned(p) ? "yes" : "no"}`
   })
 ]

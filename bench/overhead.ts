@@ -1,5 +1,5 @@
 /**
- * Issue #5 §2 — overhead on the success path, side by side in one process:
+ * Overhead benchmark: the success path, side by side in one process:
  * a provider that answers at once in memory, called
  *   (a) bare, in Effect;
  *   (b) through the full default pipeline (ResilientClient: classification,

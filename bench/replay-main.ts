@@ -3,7 +3,7 @@
  *   [--blackout-minutes 10] [--ramp-minutes 15] [--strategies none,seed-001,seed-000,toolkit,toolkit-sized,cockatiel]
  *   [--sized-rpm 1000] [--sized-concurrency 256] [--json FILE]`
  *
- * Runs the outage replay (issue #5 §1) and prints its markdown table.
+ * Runs the outage replay and prints its markdown table.
  */
 import { writeFileSync } from "node:fs"
 import * as Replay from "./replay.js"
@@ -40,7 +40,7 @@ const main = async () => {
     ...(rpm === undefined && concurrency === undefined ? {} : { sizedLoad: { requestsPerMinute: rpm ?? 1000, concurrency: concurrency ?? 256 } }),
     log: (line) => console.error(line)
   })
-  console.log(`## Outage replay (issue #5 §1)\n\n${Replay.format(result)}`)
+  console.log(`## Outage replay\n\n${Replay.format(result)}`)
   const json = flag("json")
   if (json !== undefined) writeFileSync(json, JSON.stringify(result, null, 2))
 }

@@ -1,5 +1,5 @@
 /**
- * Issue #5 §1 — the outage replay benchmark.
+ * The outage replay benchmark.
  *
  * A day of image traffic (bench/replay/trace.ts) replayed in virtual time
  * against the provider simulator over real loopback HTTP, once per strategy,
@@ -459,7 +459,7 @@ export const format = (result: ReplayResult): string => {
   const push = (...xs: Array<string>) => lines.push(...xs)
   push(
     `${o.requests} image requests over ${o.hours} h of simulated time (seed ${o.seed}), starting ${result.trace.startAt} (09:00 JST). ` +
-      `Arrivals: a Poisson process conditioned on its count, its rate following the SPEC §1 UTC load shape ` +
+      `Arrivals: a Poisson process conditioned on its count, its rate following the UTC load shape developers report ` +
       `(00–06 ×0.5, 06–12 ×1, 12–18 ×1.5, 18–24 ×1.25); each request starts at its arrival and runs concurrently with the others. ` +
       `Every call is real HTTP on loopback to the project's simulator through the Gemini / OpenAI-compatible adapters, in virtual time; ` +
       `every strategy replays the same trace on a fresh simulator with the same seed. Machine: ${result.machine}.`,
@@ -474,7 +474,7 @@ export const format = (result: ReplayResult): string => {
       }`
     )
   push(
-    `Trace: the primary carries the SPEC §1 hourly error-rate profile throughout; ${windows.join("; ")}. ` +
+    `Trace: the primary carries the hourly error-rate profile developers report for it throughout; ${windows.join("; ")}. ` +
       `${result.trace.arrivalsDuringNoModelUp} requests arrived while no model was up.`,
     ""
   )
@@ -498,7 +498,7 @@ export const format = (result: ReplayResult): string => {
     "",
     "Success: requests served / requests (a failure is whatever the strategy gave up with). Latency: arrival to result, successful requests, simulated time. " +
       "Upstream calls: generation requests the simulator received (retries and fallbacks included, image downloads not). " +
-      "Cost: price (SPEC §4; `Demo.imageModels`) × every image the simulator generated — including ones the client had stopped waiting for — over successful requests. " +
+      "Cost: price per image (`Demo.imageModels`) × every image the simulator generated — including ones the client had stopped waiting for — over successful requests. " +
       "Back on the primary: after each end of a primary outage, the delay to the arrival of the first request the primary served (first), and to the start of the first " +
       "5-minute window of arrivals of which the primary served at least half (majority); the median over the outages, \"never\" when it did not happen before the next outage (or the end).",
     ""

@@ -1,7 +1,7 @@
 /**
  * `npm run bench [-- --quick] [-- --only overhead,http,memory,replay]`: the
- * issue #5 benchmarks side by side in one run on this machine — §1 the outage
- * replay, §2 success-path overhead, §3 the HTTP path, §4 memory — printing
+ * benchmarks side by side in one run on this machine — the outage replay,
+ * the success-path overhead, the HTTP path, memory — printing
  * each table and writing bench/RESULTS.md and bench/RESULTS.svg from the
  * figures just measured. `--quick` runs smaller sizes (for a smoke test; the
  * file then says so).
@@ -34,7 +34,7 @@ const main = async () => {
   const md: Array<string> = [
     "# Benchmark results",
     "",
-    `Measured by \`npm run bench\`${quick ? " --quick (reduced sizes: a smoke run, not the issue's sizes)" : ""} on ${machine}, ` +
+    `Measured by \`npm run bench\`${quick ? " --quick (reduced sizes: a smoke run, not the full sizes)" : ""} on ${machine}, ` +
     `${new Date().toISOString().slice(0, 10)}. Every figure below comes from that one run; variants measured side by side ` +
     "alternate round by round. Chart: [RESULTS.svg](RESULTS.svg).",
     ""
@@ -43,48 +43,48 @@ const main = async () => {
   const panels: Array<Chart.Panel> = []
 
   if (only.includes("replay")) {
-    // every strategy at a size this machine replays in minutes; the toolkit alone at the issue's 24 h × 100 k below
+    // every strategy at a size this machine replays in minutes; the toolkit alone at the full 24 h × 100 k below
     const requests = Number(arg("--requests") ?? (quick ? 2_000 : 10_000))
     const hours = Number(arg("--hours") ?? (quick ? 4 : 24))
-    console.log(`## §1 Outage replay (${hours} h, ${requests} requests) …`)
+    console.log(`## Outage replay (${hours} h, ${requests} requests) …`)
     const replay = await Replay.run({ hours, requests, log: (line) => console.error(line) })
     const text = Replay.format(replay)
     console.log(`${text}\n`)
-    md.push("## §1 Outage replay (virtual time)", "", text, "")
-    for (const t of replay.targets) verdicts.push(`§1 ${t.strategy}: ${t.name}: ${t.met === undefined ? "n/a" : t.met ? "met" : "NOT met"} (${t.detail})`)
+    md.push("## Outage replay (virtual time)", "", text, "")
+    for (const t of replay.targets) verdicts.push(`Outage replay (${t.strategy}): ${t.name}: ${t.met === undefined ? "n/a" : t.met ? "met" : "NOT met"} (${t.detail})`)
     const shown = replay.rows.filter((r) => !["idle", "floor"].includes(r.id))
     panels.push({
-      title: "§1 Outage replay: share of requests served",
+      title: "Outage replay: share of requests served",
       caption: `${requests} requests over ${hours} h of simulated outages, same trace and seed for every strategy`,
       bars: shown.map((r) => ({ label: r.label, value: 100 * r.successRate, text: `${(100 * r.successRate).toFixed(2)} %`, ours: r.id.startsWith("toolkit") })),
       marker: { value: 99.9, label: "99.9 %" }
     })
     panels.push({
-      title: "§1 Outage replay: upstream calls per request",
+      title: "Outage replay: upstream calls per request",
       caption: "HTTP generation calls the providers received ÷ requests (lower is better)",
       bars: shown.map((r) => ({ label: r.label, value: r.callsPerRequest, text: r.callsPerRequest.toFixed(2), ours: r.id.startsWith("toolkit") })),
       marker: { value: 1.3, label: "target ≤ 1.3" }
     })
     if (!quick && !process.argv.includes("--no-scale")) {
-      console.log("## §1 The toolkit alone at 24 h × 100 k …")
+      console.log("## The toolkit alone at 24 h × 100 k …")
       const scale = await Replay.run({ hours: 24, requests: 100_000, strategies: ["toolkit"], log: (line) => console.error(line) })
       const row = scale.rows[0]!
       const line = `24 h × 100 000 requests, toolkit defaults alone: ${(row.wallMs / 1000).toFixed(1)} s wall (${(row.cpuMs / 1000).toFixed(1)} s CPU), ` +
         `${(100 * row.anyUpSuccessRate).toFixed(3)} % served while a model was up, ${row.callsPerRequest.toFixed(3)} upstream calls per request, ` +
         `p99 ${(row.latency.p99 / 1000).toFixed(1)} s`
       console.log(`${line}\n`)
-      md.push("### The toolkit alone at the issue's size", "", line, "")
-      verdicts.push(`§1 24 h × 100 k replay < 30 s wall: ${row.wallMs < 30_000 ? "met" : "NOT met"} (${(row.wallMs / 1000).toFixed(1)} s)`)
+      md.push("### The toolkit alone at 24 h × 100 k requests", "", line, "")
+      verdicts.push(`Outage replay: 24 h × 100 k replay < 30 s wall: ${row.wallMs < 30_000 ? "met" : "NOT met"} (${(row.wallMs / 1000).toFixed(1)} s)`)
     }
     panels.push({
-      title: "§1 Outage replay: p99 latency of served requests",
+      title: "Outage replay: p99 latency of served requests",
       caption: "simulated seconds, arrival to result (lower is better)",
       bars: shown.map((r) => ({ label: r.label, value: r.latency.p99 / 1000, text: `${(r.latency.p99 / 1000).toFixed(1)} s`, ours: r.id.startsWith("toolkit") }))
     })
   }
 
   if (only.includes("overhead")) {
-    console.log("## §2 Overhead …")
+    console.log("## Overhead …")
     const rows = await Overhead.run(quick ? { calls: 5_000, rounds: 3 } : {})
     const by = (prefix: string) => rows.find((r) => r.variant.startsWith(prefix))!.nsPerCall
     const addedB = by("(b)") - by("(a)")
@@ -108,11 +108,11 @@ const main = async () => {
       "attempt time-out, classification, status recording, metrics and two spans (request, attempt). cockatiel and opossum add a retry, " +
       "a breaker and a time-out only."
     console.log(`${table}\n\n${summary}\n`)
-    md.push("## §2 Overhead (success path, in-memory provider)", "", what, "", table, "", summary, "")
-    verdicts.push(`§2 (b)'s added overhead <= (c)'s: ${addedB <= addedC ? "met" : "NOT met"} (${fmtNs(addedB)} vs ${fmtNs(addedC)})`)
-    verdicts.push(`§2 (b)'s added overhead < 5 µs: ${addedB < 5_000 ? "met" : "NOT met"} (${fmtNs(addedB)})`)
+    md.push("## Overhead (success path, in-memory provider)", "", what, "", table, "", summary, "")
+    verdicts.push(`Overhead: (b)'s added overhead <= (c)'s: ${addedB <= addedC ? "met" : "NOT met"} (${fmtNs(addedB)} vs ${fmtNs(addedC)})`)
+    verdicts.push(`Overhead: (b)'s added overhead < 5 µs: ${addedB < 5_000 ? "met" : "NOT met"} (${fmtNs(addedB)})`)
     panels.push({
-      title: "§2 Overhead added to a call that succeeds at once",
+      title: "Overhead added to a call that succeeds at once",
       caption: "µs per call over the bare call (lower is better)",
       bars: [
         { label: "(b) this toolkit, full pipeline", value: addedB / 1000, text: fmtNs(addedB), ours: true },
@@ -124,14 +124,14 @@ const main = async () => {
   }
 
   if (only.includes("http")) {
-    console.log("## §3 HTTP path …")
+    console.log("## HTTP path …")
     const http = await Http.run(quick ? { rounds: 2, roundMs: 500 } : {})
     const text = Http.format(http)
     console.log(`${text}\n`)
-    md.push("## §3 HTTP path (simulator on loopback, no faults, no latency)", "", text, "")
+    md.push("## HTTP path (simulator on loopback, no faults, no latency)", "", text, "")
     verdicts.push(...Http.verdicts(http))
     panels.push({
-      title: "§3 HTTP path: requests per second",
+      title: "HTTP path: requests per second",
       caption: "through the simulator on loopback (higher is better)",
       bars: http.rows.flatMap((r) => [
         { label: `bare HttpClient, concurrency ${r.concurrency}`, value: r.bare.rps, text: `${Math.round(r.bare.rps)} rps` },
@@ -141,15 +141,15 @@ const main = async () => {
   }
 
   if (only.includes("memory")) {
-    console.log("## §4 Memory …")
+    console.log("## Memory …")
     const memory = await Memory.run(quick ? { requests: 2_000 } : {})
     const text = Memory.format(memory)
     console.log(`${text}\n`)
-    md.push("## §4 Memory", "", text, "")
+    md.push("## Memory", "", text, "")
     verdicts.push(...Memory.verdicts(memory))
     const last = (pattern: "closed" | "tripping") => [...memory.breakers].reverse().find((b) => b.pattern === pattern)
     panels.push({
-      title: "§4 Memory: one breaker's retained heap",
+      title: "Memory: one breaker's retained heap",
       caption: "bytes after the most outcomes recorded (heap snapshot)",
       bars: (["closed", "tripping"] as const).flatMap((p) => {
         const row = last(p)

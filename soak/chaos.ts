@@ -1,5 +1,5 @@
 /**
- * Issue #6 §2 — chaos soak: N requests (default 20 000) through the
+ * Chaos soak: N requests (default 20 000) through the
  * `ResilientClient` (text and image chains, default policies: retry with
  * budget, breakers, fallback, load control) against the simulator on
  * loopback, every model drawing from every fault the simulator has

@@ -1,5 +1,5 @@
 /**
- * Issue #6 §2 — the quick chaos soak for `npm test`: ~300 requests of the
+ * The quick chaos soak for `npm test`: ~300 requests of the
  * same mix as `soak/chaos.ts` (every simulator fault, text and image, virtual
  * time), asserting that nothing is lost and nothing dies. The full run
  * (20 000 requests, heap sampled after `gc()`) is `npm run soak`.

@@ -48,7 +48,7 @@ const headNow = <A>(stream: Stream.Stream<A>) =>
   })
 
 describe("CircuitBreaker", () => {
-  it("defaults are SPEC §5's", () => {
+  it("defaults: 60 s window in 12 buckets, >= 5 calls, 30 % failures or 5 in a row, 300 s open (x2 after a failed trial, up to 10 min), 1 trial", () => {
     const d = CircuitBreaker.defaults
     expect(Duration.toSeconds(d.window)).toBe(60)
     expect([d.buckets, d.minimumCalls, d.failureRateThreshold, d.consecutiveFailures]).toEqual([12, 5, 0.3, 5])

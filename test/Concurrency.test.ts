@@ -5,7 +5,7 @@ import { HardFailure, type HardReason } from "../src/Failure.js"
 import * as LoadControl from "../src/LoadControl.js"
 import * as ModelStatus from "../src/ModelStatus.js"
 
-// Issue #6 §6: many fibers hitting one breaker, one load control or one model
+// Many fibers hitting one breaker, one load control or one model
 // status at once. Nothing is lost (the counts add up exactly), nothing
 // deadlocks, under the TestClock and on the live clock.
 

@@ -34,7 +34,7 @@ const scriptedModel = (model: string, steps: ReadonlyArray<Step>, price?: number
     return { model, call, calls: Ref.get(calls), ...(price === undefined ? {} : { price }) }
   })
 
-// Policies with the defaults, no jitter so delays are exact under TestClock.
+// Policies: the default breaker; retries from a 1 s base, 3 attempts, a budget that never binds, no jitter so delays are exact under TestClock.
 const Policies = Layer.mergeAll(
   RetryPolicy.layer({ jitter: "none", base: "1 second", maxAttempts: 3, budget: { maxTokens: 1000 } }),
   CircuitBreaker.layer()
@@ -80,7 +80,7 @@ describe("FallbackChain", () => {
       yield* settle(FallbackChain.run([primary, backup], { retry: { maxAttempts: 1 } }).pipe(Effect.repeatN(4)))
       const breaker = yield* (yield* CircuitBreaker.CircuitBreakers).get("primary")
       expect(yield* breaker.state).toBe("open")
-      yield* TestClock.adjust("300 seconds") // SPEC §5 recovery time
+      yield* TestClock.adjust("300 seconds") // the breaker's default open time
       const served = yield* settle(FallbackChain.run([primary, backup]))
       expect([served.model, served.fellBack]).toEqual(["primary", false])
       expect(yield* breaker.state).toBe("closed")

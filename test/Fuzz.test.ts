@@ -118,7 +118,7 @@ const b64Arb = fc.oneof(
 const nullable = <A>(arb: fc.Arbitrary<A>) => fc.option(arb, { nil: null, freq: 4 })
 
 // ---------------------------------------------------------------------------
-// Wire shapes (SPEC §1–§2, §9, §10): what the providers really send
+// Wire shapes: what the providers really send (error bodies, chat, images, video tasks, Gemini)
 // ---------------------------------------------------------------------------
 
 const finishReason = fc.oneof(fc.constantFrom("stop", "length", "content_filter", "tool_calls", "function_call", "", "STOP"), weirdString)

@@ -13,7 +13,7 @@ import { HttpLive, KEY, serveFixed, startSimulator } from "./support/simulator.j
 
 const instant = { medianMs: 0, p95Ms: 0 }
 
-/** Image models with the quirks of SPEC §9 (no latency unless said). */
+/** Image models with the quirks real ones have: `n > 1` or `response_format` rejected, URLs that expire (no latency unless said). */
 const config = Simulator.makeConfig({
   seed: 7,
   timeScale: 1,

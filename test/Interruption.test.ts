@@ -11,7 +11,7 @@ import { ioTurn } from "./support/clock.js"
 import { untilIo, watchServer } from "./support/serverWatch.js"
 import { HttpLive, startSimulator } from "./support/simulator.js"
 
-// Issue #6 §3: interrupting a call aborts its HTTP request (the simulator's
+// Interrupting a call aborts its HTTP request (the simulator's
 // server sees the client hang up), nothing starts after the interruption (no
 // retry, no fallback: request counts stay put however far the clock moves),
 // the breaker counts nothing for the cut-off attempt, load control's queue

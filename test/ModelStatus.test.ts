@@ -213,7 +213,7 @@ describe("ModelStatus", () => {
       const status = yield* ModelStatus.make({ lists, promotionTrial: 0 })
       const snapshots = yield* collect(status.snapshots)
       for (const ms of [30_000, 30_000, 30_000, 30_000, 30_000, 90_000, 90_000, 90_000]) yield* status.record(ok(PRO, ms))
-      expect(healthOf(yield* status.snapshot, PRO).health).toBe("delayed") // latency degrades before it fails (SPEC §1)
+      expect(healthOf(yield* status.snapshot, PRO).health).toBe("delayed") // an overloaded model slows down before it fails (30 s calls grow to 90 s)
       for (let i = 0; i < 3; i++) yield* status.record(fail(PRO))
       for (let i = 0; i < 3; i++) yield* status.record(fail(FLASH))
       yield* TestClock.adjust("119 minutes")

@@ -98,7 +98,7 @@ describe("OutputValidator.oneOf", () => {
   })
 })
 
-describe("OutputValidator.minWords (SPEC §2.3: a summary under 10 words is suspicious)", () => {
+describe("OutputValidator.minWords (a summary under 10 words is suspicious)", () => {
   const summary = OutputValidator.minWords(10)
 
   it("is named minWords", () => expect(summary.name).toBe("minWords"))

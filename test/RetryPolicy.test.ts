@@ -382,7 +382,7 @@ describe("RetryPolicy examples", () => {
       expect(a.budget).toBe(b.budget)
     }).pipe(Effect.provide(RetryPolicy.layer({ maxAttempts: 2 }))))
 
-  it.effect("defaults follow SPEC §3 / §8", () =>
+  it.effect("defaults: 1 s base, x2, full jitter, 30 s cap, 4 attempts, 120 s in all, no retry of truncated or invalid output", () =>
     Effect.sync(() => {
       const d = RetryPolicy.defaults
       expect([ms(d.base), d.factor, d.jitter, ms(d.maxDelay), d.maxAttempts, ms(d.maxElapsed)]).toEqual([

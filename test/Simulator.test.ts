@@ -417,7 +417,7 @@ describe("Simulator validation", () => {
     expect(good.models[0]?.urlTtlSeconds).toBe(3600)
   })
 
-  it("defaultScenario mirrors SPEC §4", () => {
+  it("defaultScenario is the image priority list (the primary overloaded for 90 min), GPT Image without response_format, a video model per dialect, at 600x", () => {
     const s = Simulator.defaultScenario
     expect(s.timeScale).toBe(600)
     expect(s.models.filter((m) => m.kind === "image").map((m) => m.id)).toEqual([

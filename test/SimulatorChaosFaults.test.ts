@@ -1,5 +1,5 @@
 /**
- * Issue #6 §2: the simulator's body-level chaos faults — `oversizedBody`
+ * The simulator's body-level chaos faults — `oversizedBody`
  * (5 MiB), `slowDrip` and `midResponseDisconnect` — on the wire (raw
  * `node:http`, so nothing hides what the socket does) and through both
  * adapters, which must turn each into a typed failure.

@@ -12,7 +12,7 @@ describe("classification walkthrough", () => {
       const mismatches = outcomes.filter((o) => o.actual !== o.expected).map((o) => `${o.title}: ${o.actual} — ${o.detail}`)
       expect(mismatches).toEqual([])
       expect(summary.steps).toBe(24)
-      // every category of SPEC §2 is exercised
+      // every category (hard, soft, silent) is exercised
       expect(Object.keys(summary.byClass).some((k) => k.startsWith("hard/"))).toBe(true)
       expect(Object.keys(summary.byClass).some((k) => k.startsWith("soft/"))).toBe(true)
       expect(Object.keys(summary.byClass).some((k) => k.startsWith("silent/"))).toBe(true)

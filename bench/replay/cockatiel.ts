@@ -1,7 +1,9 @@
 /**
- * Strategy 5: cockatiel 4.0 configured as closely to the SPEC (§3, §5) and the
- * toolkit's defaults as it allows — per model a retry around a circuit breaker,
- * and a `fallback` policy per step of the priority list.
+ * Strategy 5: cockatiel 4.0 configured as closely to the usual settings
+ * (exponential backoff with jitter; a breaker over 60 s, >= 5 calls, >= 30 %,
+ * 300 s open) and the toolkit's defaults as it allows — per model a retry
+ * around a circuit breaker, and a `fallback` policy per step of the priority
+ * list.
  *
  * Fitting it onto the replay's virtual time (cockatiel itself is unmodified):
  *
@@ -109,7 +111,7 @@ export const cockatielStrategy: Strategy = {
             exponent: 2,
             generator: noJitterGenerator
           }),
-          // cockatiel opens on failures > threshold·total; SPEC §5 says >= 30 %
+          // cockatiel opens on failures > threshold·total; the other breakers open at >= 30 %
           breaker: new SamplingBreaker({
             threshold: BREAKER.threshold - 1e-9,
             duration: BREAKER.duration,

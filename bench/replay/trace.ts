@@ -2,26 +2,27 @@
  * The replayed day: arrivals, outage windows and the simulator configuration.
  * Everything is derived from the seed, so every strategy sees the same trace.
  *
- * - Models: `Demo.imageModels` (SPEC §4 priority list and prices) with the
- *   demo scenario's profiles (SPEC §1 latencies and background fault rates);
- *   the primary also carries the SPEC §1 hourly error-rate profile (JST:
+ * - Models: `Demo.imageModels` (the image priority list, with prices) with
+ *   the demo scenario's profiles (latencies and background fault rates like
+ *   those developers report); the primary also carries the hourly error-rate
+ *   profile reported for it (JST:
  *   01–03 35 %, 10–12 40 %, 21–24 45 %, otherwise 7 %; the simulator's
  *   `dailyProfile`).
  * - Primary outages: one in each JST peak window the span covers, starting
- *   U(0, 30) min into it and lasting U(30, 120) min (SPEC §1), every call a 503
+ *   U(0, 30) min into it and lasting U(30, 120) min (as its reported outages do), every call a 503
  *   (a full outage). For `rampMinutes` before each, 30 % of calls answer 503
  *   and the rest are slowed by `outageLatencyFactor` 2.5 (a 30 s median call
- *   takes 75 s; SPEC §1: 20–40 s grows to 60–100 s). Successful calls are
+ *   takes 75 s; reported: a 20–40 s call grows to 60–100 s). Successful calls are
  *   slowed the same way during the outage (there are none in a full outage).
  * - The sibling (`gemini-2.5-flash-image`) has two 5–15 min full outages
- *   (SPEC §1): one 20 min into the primary's second outage (the same vendor
+ *   (as its reported outages do): one 20 min into the primary's second outage (the same vendor
  *   overloaded at once), one on its own at hour 6–7.
  * - A blackout: every model down at once for `blackoutMinutes` (default
  *   U(5, 15) min from the seed, like a sibling outage), 20 min into the
  *   primary's first outage — so that "success whenever any model is up"
  *   differs from plain success (requests are classified by arrival time).
  * - Arrivals: `requests` arrivals over `hours`, a Poisson process conditioned
- *   on its count, with a rate that follows the SPEC §1 UTC load shape (00–06
+ *   on its count, with a rate that follows the reported UTC load shape (00–06
  *   low ×0.5, 06–12 medium ×1, 12–18 peak ×1.5, 18–24 high ×1.25).
  */
 import { Schema } from "effect"
@@ -104,7 +105,7 @@ export const makeTrace = (options: TraceOptions): Trace => {
   // --- outage windows ----------------------------------------------------------
   const windows: Array<Window> = []
   const primaryOutages: Array<{ fromMs: number; toMs: number }> = []
-  // JST peak windows (SPEC §1): starts at JST 01, 10, 21
+  // the JST peak hours of the reported error rates: starts at JST 01, 10, 21
   for (let minute = 0; minute < spanMinutes; minute += 60) {
     const jstHour = Math.floor(((startMs + minute * 60_000) / 3_600_000 + 9) % 24)
     if (jstHour !== 1 && jstHour !== 10 && jstHour !== 21) continue

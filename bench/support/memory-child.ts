@@ -1,5 +1,5 @@
 /**
- * The measuring side of `bench/memory.ts` (issue #5 §4), run by it as
+ * The measuring side of `bench/memory.ts` (the memory benchmark), run by it as
  * `node --expose-gc memory-child.js <options JSON>`; the result goes back
  * over the IPC channel. See `bench/memory.ts` for the method.
  */

@@ -1,6 +1,6 @@
 /**
  * The provider simulator in a process of its own, for the HTTP and memory
- * benchmarks (issue #5 §3, §4b). Started with `fork(this file, [configJson])`;
+ * benchmarks (requests per second, and the heap with requests in flight). Started with `fork(this file, [configJson])`;
  * it answers over the IPC channel:
  *
  *   → { type: "ready", url }                once it listens on 127.0.0.1
