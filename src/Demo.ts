@@ -96,15 +96,15 @@ export const scenario: Simulator.SimulatorConfig = Simulator.makeConfig({
  */
 export interface Options {
   /** How many image requests the batch sends. */
-  readonly requests?: number
+  readonly requests?: number | undefined
   /** Simulated time between two arrivals. */
-  readonly interval?: Duration.DurationInput
+  readonly interval?: Duration.DurationInput | undefined
   /** Seed of the simulator's random draws. */
-  readonly seed?: number
+  readonly seed?: number | undefined
   /** Hears every breaker transition as it happens, with the simulated time since the start (ms). */
-  readonly onTransition?: (transition: CircuitBreaker.Transition, sinceStartMs: number) => Effect.Effect<void>
+  readonly onTransition?: ((transition: CircuitBreaker.Transition, sinceStartMs: number) => Effect.Effect<void>) | undefined
   /** Serve the client's status page (`StatusServer`) on this port (0 = any) for as long as the caller's scope lasts. */
-  readonly statusPort?: number
+  readonly statusPort?: number | undefined
 }
 
 /**

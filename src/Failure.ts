@@ -265,7 +265,7 @@ export interface FallbackEligibility {
    * Route around a safety refusal (hard or soft `ContentFiltered`) by asking
    * the next model. Off by default: doing so must be an explicit choice.
    */
-  readonly contentFiltered?: boolean
+  readonly contentFiltered?: boolean | undefined
 }
 
 /**

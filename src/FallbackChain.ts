@@ -34,14 +34,14 @@ export interface ChainModel<Call> {
   /** What to call for this model (usually a bound provider operation). */
   readonly call: Call
   /** Price of one successful call (e.g. per image), for the cost report. Failures cost nothing (SPEC §1: a 503 is not billed). */
-  readonly price?: number | ((value: ValueOf<Call>) => number)
+  readonly price?: (number | ((value: ValueOf<Call>) => number)) | undefined
   /**
    * Admission of each attempt (e.g. `LoadControl.run`: a rate limit and a
    * concurrency bulkhead). It wraps the attempt from outside its breaker and
    * its time-out: time spent waiting here is neither part of the attempt's
    * time-out nor a failure of the model.
    */
-  readonly gate?: <X, E2, R2>(attempt: Effect.Effect<X, E2, R2>) => Effect.Effect<X, E2, R2>
+  readonly gate?: (<X, E2, R2>(attempt: Effect.Effect<X, E2, R2>) => Effect.Effect<X, E2, R2>) | undefined
 }
 
 /** What a call produces. @since 0.1.0 */
@@ -158,27 +158,27 @@ export class DeadlineExceeded extends Schema.TaggedError<DeadlineExceeded>("effe
  */
 export interface FallbackOptions {
   /** Fall over on `ContentFiltered` (hard or soft). */
-  readonly contentFiltered?: boolean
+  readonly contentFiltered?: boolean | undefined
   /** Time-out of one attempt (one HTTP exchange with one model). */
-  readonly attemptTimeout?: Duration.DurationInput
+  readonly attemptTimeout?: Duration.DurationInput | undefined
   /** Overall deadline across every retry and fallback of this call. */
-  readonly deadline?: Duration.DurationInput
+  readonly deadline?: Duration.DurationInput | undefined
   /** Per-call retry options for every model of the chain. */
-  readonly retry?: RetryPolicy.RetryOptions
+  readonly retry?: RetryPolicy.RetryOptions | undefined
   /** What the chain does (`"text"`, `"image"`, `"video"`), for metrics, spans and logs. */
-  readonly operation?: string
+  readonly operation?: string | undefined
   /**
    * Hears every line of the attempt log as it is written (model status,
    * metrics). Its own failures are not the call's: it cannot fail.
    */
-  readonly onAttempt?: (record: AttemptRecord) => Effect.Effect<void>
+  readonly onAttempt?: ((record: AttemptRecord) => Effect.Effect<void>) | undefined
   /**
    * Whether `model` takes this call (a failback ramp lets a growing share of
    * calls through to a model that has just recovered). A model not admitted is
    * skipped without a call (`reason: "Ramp"`) — unless it is the last model
    * left, which is always tried.
    */
-  readonly admit?: (model: string) => Effect.Effect<boolean>
+  readonly admit?: ((model: string) => Effect.Effect<boolean>) | undefined
   /**
    * When every other model failed or was skipped: models the failback ramp
    * held back (`admit`) are tried after all; and when no model could be
@@ -187,7 +187,7 @@ export interface FallbackOptions {
    * most one per `lastResortInterval` per model) instead of failing for
    * certain. Default `true`; `false` fails at once.
    */
-  readonly lastResort?: boolean
+  readonly lastResort?: boolean | undefined
 }
 
 /** @since 0.1.0 */

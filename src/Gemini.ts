@@ -35,14 +35,14 @@ import type { VideoRequest } from "./VideoGeneration.js"
  * @since 0.1.0
  */
 export interface Options {
-  readonly name?: string
-  readonly baseUrl?: string
+  readonly name?: string | undefined
+  readonly baseUrl?: string | undefined
   /** Sent as `x-goog-api-key`; never logged. */
   readonly apiKey: Redacted.Redacted
-  readonly timeout?: Duration.DurationInput
-  readonly maxResponseBytes?: number
+  readonly timeout?: Duration.DurationInput | undefined
+  readonly maxResponseBytes?: number | undefined
   /** Extra headers; `Redacted` values are secrets (scrubbed from failures, redacted in spans). */
-  readonly headers?: Readonly<Record<string, string | Redacted.Redacted>>
+  readonly headers?: Readonly<Record<string, string | Redacted.Redacted>> | undefined
   /**
    * Send the caller's trace context (`traceparent`, `b3`) to the provider.
    * Off by default: the provider is a third party. Spans are recorded

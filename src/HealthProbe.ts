@@ -39,9 +39,9 @@ export interface Probe {
   /** A cheap request to the model (a short text, a small image). */
   readonly run: Effect.Effect<unknown, GenerationFailure>
   /** What one probe costs, for the cost report. */
-  readonly cost?: number
+  readonly cost?: number | undefined
   /** Its own interval (default: the options' `interval`); see the module's notes on refused probes. */
-  readonly interval?: Duration.DurationInput
+  readonly interval?: Duration.DurationInput | undefined
 }
 
 /**
@@ -60,9 +60,9 @@ export interface Probe {
  */
 export interface HealthProbeOptions {
   readonly probes: ReadonlyArray<Probe>
-  readonly interval?: Duration.DurationInput
-  readonly always?: boolean
-  readonly immediate?: boolean
+  readonly interval?: Duration.DurationInput | undefined
+  readonly always?: boolean | undefined
+  readonly immediate?: boolean | undefined
 }
 
 /**

@@ -155,10 +155,10 @@ export class InvalidImageDeliveryOptions extends Schema.TaggedError<InvalidImage
  * @since 0.1.0
  */
 export interface ImageDeliveryOptions {
-  readonly concurrency?: number
-  readonly maxImageBytes?: number
-  readonly downloadTimeout?: Duration.DurationInput
-  readonly downloadRetries?: number
+  readonly concurrency?: number | undefined
+  readonly maxImageBytes?: number | undefined
+  readonly downloadTimeout?: Duration.DurationInput | undefined
+  readonly downloadRetries?: number | undefined
 }
 
 /**
@@ -612,7 +612,7 @@ const EXTENSIONS: Readonly<Record<string, string>> = {
  *
  * @since 0.1.0
  */
-export const saveTo = (directory: string, options: { readonly prefix?: string } = {}) =>
+export const saveTo = (directory: string, options: { readonly prefix?: string | undefined } = {}) =>
 (
   result: ImageDeliveryResult
 ): Effect.Effect<ReadonlyArray<SavedImage>, ImageSaveFailed, FileSystem.FileSystem | Path.Path> =>

@@ -35,9 +35,9 @@ export const DEFAULT_CONCURRENCY = 1000
  * @since 0.1.0
  */
 export interface LoadControlOptions {
-  readonly requestsPerMinute?: number
-  readonly concurrency?: number
-  readonly assumedServiceTime?: Duration.DurationInput
+  readonly requestsPerMinute?: number | undefined
+  readonly concurrency?: number | undefined
+  readonly assumedServiceTime?: Duration.DurationInput | undefined
 }
 
 /**
@@ -165,7 +165,7 @@ export interface OffPeakWindow {
   /** End hour, 1–24, exclusive; may be less than `startHour` to wrap midnight. */
   readonly endHour: number
   /** Offset of the clock the hours are in, in hours from UTC (JST = 9). Default 0. */
-  readonly utcOffsetHours?: number
+  readonly utcOffsetHours?: number | undefined
 }
 
 /**

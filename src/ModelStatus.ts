@@ -182,30 +182,30 @@ export interface ModelStatusOptions {
    * (default `"unknown"`) groups models for vendor-wide outages, which need at
    * least two models of the vendor.
    */
-  readonly lists: Readonly<Record<string, ReadonlyArray<{ readonly model: string; readonly vendor?: string }>>>
-  readonly delayedFactor?: number
-  readonly baselineSamples?: number
-  readonly minBaselineSamples?: number
-  readonly recentSamples?: number
-  readonly unavailableAfter?: number
-  readonly shareWindow?: number
+  readonly lists: Readonly<Record<string, ReadonlyArray<{ readonly model: string; readonly vendor?: string | undefined }>>>
+  readonly delayedFactor?: number | undefined
+  readonly baselineSamples?: number | undefined
+  readonly minBaselineSamples?: number | undefined
+  readonly recentSamples?: number | undefined
+  readonly unavailableAfter?: number | undefined
+  readonly shareWindow?: number | undefined
   /** Does this failed observation count against the model's health (towards `unavailableAfter`)? */
-  readonly isFailure?: (observation: Observation) => boolean
+  readonly isFailure?: ((observation: Observation) => boolean) | undefined
   /** A primary unavailable this long has its best available fallback promoted until it is normal again. */
-  readonly promoteAfter?: Duration.DurationInput
+  readonly promoteAfter?: Duration.DurationInput | undefined
   /** While a promotion holds, the share of calls (0–1) that still try the primary first. */
-  readonly promotionTrial?: number
+  readonly promotionTrial?: number | undefined
   /**
    * The failback ramp: after a recovery, the share of requests let through in
    * each `step` (shares in (0, 1]; after the last step, all of them).
    */
-  readonly ramp?: { readonly shares?: ReadonlyArray<number>; readonly step?: Duration.DurationInput }
+  readonly ramp?: { readonly shares?: ReadonlyArray<number> | undefined; readonly step?: Duration.DurationInput | undefined } | undefined
   /**
    * Alert hook: runs on every change of a model's health, in order, on a
    * fiber of its own (a slow pager never holds up `record`). Its failures and
    * defects are logged, never propagated.
    */
-  readonly onChange?: (change: StatusChange) => Effect.Effect<void, unknown>
+  readonly onChange?: ((change: StatusChange) => Effect.Effect<void, unknown>) | undefined
 }
 
 /**

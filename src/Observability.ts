@@ -248,14 +248,14 @@ export const stateValue = (state: State): number => (state === "closed" ? 0 : st
  * @since 0.1.0
  */
 export interface ObservabilityOptions {
-  readonly secrets?: ReadonlyArray<Redacted.Redacted>
-  readonly failureLogLevel?: LogLevel.LogLevel
-  readonly changeLogLevel?: LogLevel.LogLevel
-  readonly openLogLevel?: LogLevel.LogLevel
-  readonly detailLogLevel?: LogLevel.LogLevel
-  readonly messageLimit?: number
-  readonly attemptSpanName?: string
-  readonly requestSpanName?: string
+  readonly secrets?: ReadonlyArray<Redacted.Redacted> | undefined
+  readonly failureLogLevel?: LogLevel.LogLevel | undefined
+  readonly changeLogLevel?: LogLevel.LogLevel | undefined
+  readonly openLogLevel?: LogLevel.LogLevel | undefined
+  readonly detailLogLevel?: LogLevel.LogLevel | undefined
+  readonly messageLimit?: number | undefined
+  readonly attemptSpanName?: string | undefined
+  readonly requestSpanName?: string | undefined
 }
 
 /**

@@ -36,16 +36,16 @@ import { normalizeStatus, type VideoRequest, VideoStatus, VideoTask } from "./Vi
  */
 export interface Options {
   /** Name used in failures and reports. */
-  readonly name?: string
+  readonly name?: string | undefined
   /** e.g. `"https://api.openai.com"`; a trailing `/v1` is tolerated. */
   readonly baseUrl: string
   /** Sent as `Authorization: Bearer …`; never logged. */
   readonly apiKey: Redacted.Redacted
-  readonly timeout?: Duration.DurationInput
-  readonly maxResponseBytes?: number
+  readonly timeout?: Duration.DurationInput | undefined
+  readonly maxResponseBytes?: number | undefined
   /** Extra headers (e.g. a gateway's routing header). */
   /** Extra headers; `Redacted` values are secrets (scrubbed from failures, redacted in spans). */
-  readonly headers?: Readonly<Record<string, string | Redacted.Redacted>>
+  readonly headers?: Readonly<Record<string, string | Redacted.Redacted>> | undefined
   /**
    * Send the caller's trace context (`traceparent`, `b3`) to the provider.
    * Off by default: the provider is a third party. Spans are recorded

@@ -121,7 +121,7 @@ export const json = <A, I>(schema: Schema.Schema<A, I, never>): OutputValidator 
  */
 export const oneOf = (
   labels: ReadonlyArray<string>,
-  options?: { readonly caseSensitive?: boolean }
+  options?: { readonly caseSensitive?: boolean | undefined }
 ): OutputValidator => {
   const caseSensitive = options?.caseSensitive === true
   const norm = (s: string) => (caseSensitive ? s : s.toLowerCase())

@@ -37,7 +37,7 @@ export interface ProviderService {
    * key is sent only when the URL is the provider's own endpoint. Adapters
    * without video leave it out.
    */
-  readonly downloadVideo?: (task: VideoTask) => Effect.Effect<DownloadedVideo, HardFailure>
+  readonly downloadVideo?: ((task: VideoTask) => Effect.Effect<DownloadedVideo, HardFailure>) | undefined
 }
 
 /**

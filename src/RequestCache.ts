@@ -30,9 +30,9 @@ import { Store } from "./internal/requestCache/store.js"
  */
 export interface RequestCacheOptions {
   /** How long a successful result is reused, from its arrival. 0 = only share calls in flight. */
-  readonly ttl?: Duration.DurationInput
+  readonly ttl?: Duration.DurationInput | undefined
   /** How many fresh results are kept at most (the oldest goes first). */
-  readonly capacity?: number
+  readonly capacity?: number | undefined
 }
 
 /**

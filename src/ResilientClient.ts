@@ -17,6 +17,7 @@ import * as CircuitBreaker from "./CircuitBreaker.js"
 import * as FallbackChain from "./FallbackChain.js"
 // requests are built without re-validation: every provider made with `Provider.make` checks them before any I/O
 import { trusted } from "./internal/adapter.js"
+import { definedOnly } from "./internal/options.js"
 import { type GenerationFailure, HardFailure } from "./Failure.js"
 import * as ImageDelivery from "./ImageDelivery.js"
 import { ImageRequest } from "./ImageGeneration.js"
@@ -44,15 +45,15 @@ export interface ModelRoute<R = never> {
   readonly model: string
   readonly provider: [R] extends [never] ? ProviderService : ProviderService | Effect.Effect<ProviderService, never, R>
   /** Price of one successful call (per image for image models), for cost reports. */
-  readonly price?: number
+  readonly price?: number | undefined
   /** Who runs the model, for vendor-wide outage triage (SPEC §7). */
-  readonly vendor?: string
+  readonly vendor?: string | undefined
   /**
    * What an image model accepts (`n` per call, `response_format` /
    * `output_format`): the request is planned for it by `ImageDelivery` (split,
    * formats). Without it the request is sent as given.
    */
-  readonly capabilities?: ModelCapabilities.ModelCapabilities
+  readonly capabilities?: ModelCapabilities.ModelCapabilities | undefined
 }
 
 /**
@@ -62,19 +63,19 @@ export interface ModelRoute<R = never> {
  */
 export interface ResilientClientConfig<R = never> {
   /** Priority lists per operation, primary first. */
-  readonly text?: ReadonlyArray<ModelRoute<R>>
-  readonly image?: ReadonlyArray<ModelRoute<R>>
-  readonly video?: ReadonlyArray<ModelRoute<R>>
+  readonly text?: ReadonlyArray<ModelRoute<R>> | undefined
+  readonly image?: ReadonlyArray<ModelRoute<R>> | undefined
+  readonly video?: ReadonlyArray<ModelRoute<R>> | undefined
   /** Defaults for every call (per-call options override them). */
-  readonly fallback?: FallbackChain.FallbackOptions
+  readonly fallback?: FallbackChain.FallbackOptions | undefined
   /** Keep successful results this long (default 0: only share calls in flight). */
-  readonly cacheTtl?: Duration.DurationInput
+  readonly cacheTtl?: Duration.DurationInput | undefined
   /** Load control for each model (each model gets its own gate). */
-  readonly load?: LoadControl.LoadControlOptions
+  readonly load?: LoadControl.LoadControlOptions | undefined
   /** How images are split, downloaded and bounded (`ImageDelivery` options). */
-  readonly imageDelivery?: ImageDelivery.ImageDeliveryOptions
+  readonly imageDelivery?: ImageDelivery.ImageDeliveryOptions | undefined
   /** Model status options (thresholds, alert hook); the lists come from the routes. */
-  readonly status?: Omit<ModelStatus.ModelStatusOptions, "lists">
+  readonly status?: Omit<ModelStatus.ModelStatusOptions, "lists"> | undefined
   /**
    * Health probes (`HealthProbe`): the cheap request to
    * send to an unavailable text or image model (its price counts as the
@@ -85,11 +86,11 @@ export interface ResilientClientConfig<R = never> {
    * so it can have its own, longer `videoInterval`.
    */
   readonly probes?: Omit<HealthProbe.HealthProbeOptions, "probes"> & {
-    readonly text?: TextInput
-    readonly image?: ImageInput
-    readonly video?: VideoInput
-    readonly videoInterval?: Duration.DurationInput
-  }
+    readonly text?: TextInput | undefined
+    readonly image?: ImageInput | undefined
+    readonly video?: VideoInput | undefined
+    readonly videoInterval?: Duration.DurationInput | undefined
+  } | undefined
   /**
    * Graceful degradation (SPEC §8): a stand-in result per operation for when
    * every model is down (`AllModelsFailed`), e.g. a placeholder image. The
@@ -97,9 +98,9 @@ export interface ResilientClientConfig<R = never> {
    * are never cached.
    */
   readonly degradeTo?: {
-    readonly text?: (input: TextInput, failure: FallbackChain.AllModelsFailed) => Effect.Effect<TextResult>
-    readonly image?: (input: ImageInput, failure: FallbackChain.AllModelsFailed) => Effect.Effect<ImageDelivery.ImageDeliveryResult>
-  }
+    readonly text?: ((input: TextInput, failure: FallbackChain.AllModelsFailed) => Effect.Effect<TextResult>) | undefined
+    readonly image?: ((input: ImageInput, failure: FallbackChain.AllModelsFailed) => Effect.Effect<ImageDelivery.ImageDeliveryResult>) | undefined
+  } | undefined
 }
 
 /** A text request without its model: the chain picks the model. @since 0.1.0 */
@@ -141,7 +142,7 @@ export interface ResilientClientService {
    */
   readonly generateVideo: (
     input: VideoInput,
-    options?: VideoPoller.VideoPollerOptions & { readonly onProgress?: (event: VideoPoller.VideoProgress) => Effect.Effect<void> }
+    options?: VideoPoller.VideoPollerOptions & { readonly onProgress?: ((event: VideoPoller.VideoProgress) => Effect.Effect<void>) | undefined }
   ) => Effect.Effect<VideoPoller.VideoJobResult, VideoPoller.VideoJobError>
   /** Look at a task on the provider of the model that accepted it. */
   readonly pollVideo: (task: VideoTask) => Effect.Effect<VideoTask, HardFailure>
@@ -199,9 +200,9 @@ export const make = <const Config extends ResilientClientConfig<unknown>>(
  * @since 0.1.0
  */
 export type ProvidersOf<Config> = Config extends {
-  readonly text?: infer Text
-  readonly image?: infer Image
-  readonly video?: infer Video
+  readonly text?: infer Text | undefined
+  readonly image?: infer Image | undefined
+  readonly video?: infer Video | undefined
 } ? TagsOf<Text> | TagsOf<Image> | TagsOf<Video>
   : never
 
@@ -221,9 +222,9 @@ export type DownloadsOf<Config> = "image" extends keyof Config ? Config["image" 
 
 /** A configuration whose routes hold their providers. */
 type Resolved = ResilientClientConfig & {
-  readonly text?: ReadonlyArray<ResolvedRoute>
-  readonly image?: ReadonlyArray<ResolvedRoute>
-  readonly video?: ReadonlyArray<ResolvedRoute>
+  readonly text?: ReadonlyArray<ResolvedRoute> | undefined
+  readonly image?: ReadonlyArray<ResolvedRoute> | undefined
+  readonly video?: ReadonlyArray<ResolvedRoute> | undefined
 }
 type ResolvedRoute = ModelRoute & { readonly provider: ProviderService }
 
@@ -322,14 +323,16 @@ const build = (
     }
     const gate = (model: string) => gates.get(model)!
 
-    // per-call options are laid over the configured ones; retry options field by field
-    const optionsFor = (options: FallbackChain.FallbackOptions | undefined): FallbackChain.FallbackOptions => {
-      if (options === undefined) return config.fallback ?? {}
+    // per-call options are laid over the configured ones, retry options field
+    // by field; a field given as `undefined` keeps the configured value
+    const optionsFor = (given: FallbackChain.FallbackOptions | undefined): FallbackChain.FallbackOptions => {
+      if (given === undefined) return config.fallback ?? {}
+      const options = definedOnly(given)
       const retry = options.retry === undefined
         ? config.fallback?.retry
         : config.fallback?.retry === undefined
         ? options.retry
-        : { ...config.fallback.retry, ...options.retry }
+        : { ...config.fallback.retry, ...definedOnly(options.retry) }
       return { ...config.fallback, ...options, ...(retry === undefined ? {} : { retry }) }
     }
 
@@ -358,8 +361,8 @@ const build = (
       const withRecording = (options: FallbackChain.FallbackOptions): FallbackChain.FallbackOptions => {
         const callerHook = options.onAttempt
         return {
-          operation,
           ...options,
+          operation: options.operation ?? operation,
           onAttempt: callerHook === undefined ? observe : (record) => Effect.zipRight(observe(record), callerHook(record)),
           // a model that has just recovered takes a growing share of requests (the failback ramp)
           admit: options.admit ?? probes.admit

@@ -18,7 +18,8 @@
  * @since 0.1.0
  */
 import { Effect, Ref, Schema } from "effect"
-import { decodeOptionsWith, definedOnly, InvalidRetryOptions } from "./internal/retry/options.js"
+import { definedOnly } from "./internal/options.js"
+import { decodeOptionsWith, InvalidRetryOptions } from "./internal/retry/options.js"
 
 /**
  * Options for {@link make}.
@@ -34,9 +35,9 @@ import { decodeOptionsWith, definedOnly, InvalidRetryOptions } from "./internal/
  */
 export interface RetryBudgetOptions {
   /** Capacity of the bucket, and its initial content. Finite, > 0. Default 10. */
-  readonly maxTokens?: number
+  readonly maxTokens?: number | undefined
   /** Tokens returned by each success. Finite, ≥ 0. Default 0.1. */
-  readonly tokenRatio?: number
+  readonly tokenRatio?: number | undefined
 }
 
 /**

@@ -44,7 +44,8 @@ import {
   Schema
 } from "effect"
 import { type GenerationFailure, isGenerationFailure, isRetryable } from "./Failure.js"
-import { decodeOptionsWith, definedOnly, InvalidRetryOptions } from "./internal/retry/options.js"
+import { definedOnly } from "./internal/options.js"
+import { decodeOptionsWith, InvalidRetryOptions } from "./internal/retry/options.js"
 import * as RetryBudget from "./RetryBudget.js"
 
 /**
@@ -66,25 +67,25 @@ import * as RetryBudget from "./RetryBudget.js"
  */
 export interface RetryOptions {
   /** First backoff delay, before jitter. Finite, > 0. Default 1 second (SPEC §3: base 1–2 s). */
-  readonly base?: Duration.DurationInput
+  readonly base?: Duration.DurationInput | undefined
   /** Growth per retry: delay n is `base × factor^n`. Finite, ≥ 1. Default 2 (SPEC §3: 2^attempt). */
-  readonly factor?: number
+  readonly factor?: number | undefined
   /** How delays are randomised. Default `"full"`. */
-  readonly jitter?: "full" | "proportional" | "decorrelated" | "none"
+  readonly jitter?: "full" | "proportional" | "decorrelated" | "none" | undefined
   /** Cap on each backoff delay. Finite, > 0. Default 30 seconds. */
-  readonly maxDelay?: Duration.DurationInput
+  readonly maxDelay?: Duration.DurationInput | undefined
   /** Attempts in all, the first included. Integer ≥ 1. Default 4 = first try + 3 retries (SPEC §3: 3–5 attempts). */
-  readonly maxAttempts?: number
+  readonly maxAttempts?: number | undefined
   /**
    * Time budget from the start of the first attempt; no wait may end after
    * it. > 0; `Duration.infinity` for none. Default 120 seconds (SPEC §8: 120 s
    * per call in the retry example).
    */
-  readonly maxElapsed?: Duration.DurationInput
+  readonly maxElapsed?: Duration.DurationInput | undefined
   /** How many times a soft `Truncated` failure is re-asked. Integer ≥ 0. Default 0. */
-  readonly retryTruncated?: number
+  readonly retryTruncated?: number | undefined
   /** How many times a silent `InvalidOutput` failure is re-asked. Integer ≥ 0. Default 0. */
-  readonly retryInvalidOutput?: number
+  readonly retryInvalidOutput?: number | undefined
 }
 
 /**
@@ -323,12 +324,12 @@ export interface RetryPolicyService {
   readonly retry: <A, E, R>(
     effect: Effect.Effect<A, E, R>,
     hooks?: {
-      readonly override?: RetryOptions
-      readonly within?: Duration.Duration
-      readonly onRetry?: (info: RetryInfo<E>) => Effect.Effect<void>
-      readonly onGiveUp?: (
-        info: { readonly attempt: number; readonly failure: E; readonly reason: GiveUpReason }
-      ) => Effect.Effect<void>
+      readonly override?: RetryOptions | undefined
+      readonly within?: Duration.Duration | undefined
+      readonly onRetry?: ((info: RetryInfo<E>) => Effect.Effect<void>) | undefined
+      readonly onGiveUp?:
+        | ((info: { readonly attempt: number; readonly failure: E; readonly reason: GiveUpReason }) => Effect.Effect<void>)
+        | undefined
     }
   ) => Effect.Effect<A, E, R>
 }
@@ -576,7 +577,7 @@ const makeRetry = (
  * @since 0.1.0
  */
 export const make = (
-  options?: RetryOptions & { readonly budget?: RetryBudget.RetryBudgetOptions | RetryBudget.RetryBudget }
+  options?: RetryOptions & { readonly budget?: RetryBudget.RetryBudgetOptions | RetryBudget.RetryBudget | undefined }
 ): Effect.Effect<RetryPolicyService, InvalidRetryOptions> =>
   Effect.gen(function*() {
     const resolved = yield* resolve(options)
@@ -605,5 +606,5 @@ export const make = (
  * @since 0.1.0
  */
 export const layer = (
-  options?: RetryOptions & { readonly budget?: RetryBudget.RetryBudgetOptions }
+  options?: RetryOptions & { readonly budget?: RetryBudget.RetryBudgetOptions | undefined }
 ): Layer.Layer<RetryPolicy, InvalidRetryOptions> => Layer.effect(RetryPolicy, make(options))

@@ -30,11 +30,11 @@ export type Script<Req, A, E> =
  * @since 0.1.0
  */
 export interface Scripts {
-  readonly name?: string
-  readonly generateText?: Script<TextRequest, TextResult, GenerationFailure>
-  readonly generateImage?: Script<ImageRequest, ImageResult, GenerationFailure>
-  readonly submitVideo?: Script<VideoRequest, VideoTask, HardFailure>
-  readonly pollVideo?: Script<{ readonly id: string; readonly model: string }, VideoTask, HardFailure>
+  readonly name?: string | undefined
+  readonly generateText?: Script<TextRequest, TextResult, GenerationFailure> | undefined
+  readonly generateImage?: Script<ImageRequest, ImageResult, GenerationFailure> | undefined
+  readonly submitVideo?: Script<VideoRequest, VideoTask, HardFailure> | undefined
+  readonly pollVideo?: Script<{ readonly id: string; readonly model: string }, VideoTask, HardFailure> | undefined
 }
 
 /**

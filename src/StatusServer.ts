@@ -50,17 +50,17 @@ import { ModelStatus } from "./ModelStatus.js"
  * @since 0.1.0
  */
 export interface StatusServerOptions {
-  readonly title?: string
-  readonly heartbeat?: Duration.DurationInput
+  readonly title?: string | undefined
+  readonly heartbeat?: Duration.DurationInput | undefined
   /** Event streams served at once (an integer ≥ 0; 0: none, the page polls). */
-  readonly maxEventClients?: number
+  readonly maxEventClients?: number | undefined
   /** When set, every request needs it (bearer header or the login form's session cookie). */
-  readonly token?: Redacted.Redacted<string>
+  readonly token?: Redacted.Redacted<string> | undefined
   /**
    * Further host names the server answers to in `Host` (no port), e.g. the
    * machine's name when it is bound to `0.0.0.0`, or a reverse proxy's.
    */
-  readonly allowedHosts?: ReadonlyArray<string>
+  readonly allowedHosts?: ReadonlyArray<string> | undefined
 }
 
 /**

@@ -42,7 +42,7 @@ export interface VideoModel {
   /** A whole provider, or just the video calls (`submitVideo`/`pollVideo`, optionally `downloadVideo`). */
   readonly provider: Pick<ProviderService, "name" | "submitVideo" | "pollVideo" | "downloadVideo">
   /** Price of one finished video, for the cost report. */
-  readonly price?: number
+  readonly price?: number | undefined
 }
 
 /**
@@ -61,14 +61,14 @@ export interface VideoModel {
  * @since 0.1.0
  */
 export interface VideoPollerOptions {
-  readonly poll?: Schedule.Schedule<unknown, unknown>
-  readonly maxWait?: Duration.DurationInput
-  readonly maxQueued?: Duration.DurationInput
-  readonly notFoundWait?: Duration.DurationInput
-  readonly notFoundRetries?: number
-  readonly maxPollErrors?: number
-  readonly contentFiltered?: boolean
-  readonly download?: boolean
+  readonly poll?: Schedule.Schedule<unknown, unknown> | undefined
+  readonly maxWait?: Duration.DurationInput | undefined
+  readonly maxQueued?: Duration.DurationInput | undefined
+  readonly notFoundWait?: Duration.DurationInput | undefined
+  readonly notFoundRetries?: number | undefined
+  readonly maxPollErrors?: number | undefined
+  readonly contentFiltered?: boolean | undefined
+  readonly download?: boolean | undefined
 }
 
 /**
@@ -250,7 +250,7 @@ const tryModel = (
 export const run = (
   models: ReadonlyArray<VideoModel>,
   input: Omit<ConstructorParameters<typeof VideoRequest>[0], "model">,
-  options: VideoPollerOptions & { readonly onProgress?: (event: VideoProgress) => Effect.Effect<void> } = {}
+  options: VideoPollerOptions & { readonly onProgress?: ((event: VideoProgress) => Effect.Effect<void>) | undefined } = {}
 ): Effect.Effect<VideoJobResult, VideoJobError> =>
   Effect.gen(function*() {
     const emit = options.onProgress ?? (() => Effect.void)

@@ -37,7 +37,7 @@ export interface StepOutcome {
   readonly actual: string
   /** A one-line description of the result or the failure. */
   readonly detail: string
-  readonly failure?: GenerationFailure
+  readonly failure?: GenerationFailure | undefined
   readonly durationMs: number
 }
 
@@ -48,11 +48,11 @@ export interface StepOutcome {
  */
 export interface Options {
   /** Simulator configuration (default: `Simulator.defaultScenario`). */
-  readonly scenario?: Simulator.SimulatorConfig
+  readonly scenario?: Simulator.SimulatorConfig | undefined
   /** Time-out for the step that provokes a hang (default 2 s). */
-  readonly hangTimeout?: Duration.DurationInput
+  readonly hangTimeout?: Duration.DurationInput | undefined
   /** Called as each step finishes (the CLI prints it). */
-  readonly onStep?: (outcome: StepOutcome, index: number) => Effect.Effect<void>
+  readonly onStep?: ((outcome: StepOutcome, index: number) => Effect.Effect<void>) | undefined
 }
 
 const DEMO_KEY = "sk-sim-demo-0123456789abcdef"

@@ -12,19 +12,19 @@ export type BodyFormat = "json" | "invalid-json" | "html" | "text" | "empty"
 /** @internal */
 export interface ErrorInfo {
   readonly format: BodyFormat
-  readonly message?: string
+  readonly message?: string | undefined
   /** OpenAI `error.type`, Anthropic `error.type`. */
-  readonly type?: string
-  readonly param?: string
+  readonly type?: string | undefined
+  readonly param?: string | undefined
   /** A string error code (`insufficient_quota`, `upstream_error`, Kling numeric codes as text). */
-  readonly code?: string
+  readonly code?: string | undefined
   /** Google `error.status` (`UNAVAILABLE`, `RESOURCE_EXHAUSTED`, ...). */
-  readonly rpcStatus?: string
+  readonly rpcStatus?: string | undefined
   /** An HTTP status written inside the body (gateway `status: 503`, Google `code: 503`). */
-  readonly bodyStatus?: number
+  readonly bodyStatus?: number | undefined
   /** Google `error.details`. */
   readonly details: ReadonlyArray<unknown>
-  readonly requestId?: string
+  readonly requestId?: string | undefined
 }
 
 const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)

@@ -16,21 +16,21 @@ export interface BatchItem {
   readonly index: number
   /** The request was served (a model produced the result). */
   readonly ok: boolean
-  readonly model?: string
-  readonly fellBack?: boolean
+  readonly model?: string | undefined
+  readonly fellBack?: boolean | undefined
   readonly durationMs: number
   /** What the provider billed for this request: the priced successful calls in its attempt log. */
   readonly cost: number
   /** One line for people: what was served, or why it failed. */
   readonly summary: string
   readonly attempts: ReadonlyArray<AttemptRecord>
-  readonly failure?: Record<string, unknown>
+  readonly failure?: Record<string, unknown> | undefined
   /** Files the result was written to. */
-  readonly saved?: ReadonlyArray<string>
+  readonly saved?: ReadonlyArray<string> | undefined
   /** The result was served (and billed) but could not be written where asked. */
-  readonly saveFailure?: SaveFailure
+  readonly saveFailure?: SaveFailure | undefined
   /** The run was stopped while this request was in flight; `attempts` are the ones that had finished. */
-  readonly interrupted?: true
+  readonly interrupted?: true | undefined
 }
 
 /**
@@ -41,7 +41,7 @@ export interface BatchItem {
  */
 export interface SaveFailure {
   readonly message: string
-  readonly keptAt?: ReadonlyArray<string>
+  readonly keptAt?: ReadonlyArray<string> | undefined
 }
 
 /** @internal */
@@ -110,14 +110,14 @@ export interface BatchOptions<A> {
    */
   readonly call: (index: number, hooks: { readonly onAttempt: (record: AttemptRecord) => Effect.Effect<void> }) => Effect.Effect<Served<A>, BatchFailure>
   /** Keep a served result (write it to disk); the paths written. */
-  readonly keep?: (index: number, served: Served<A>) => Effect.Effect<ReadonlyArray<string>, SaveFailure>
+  readonly keep?: ((index: number, served: Served<A>) => Effect.Effect<ReadonlyArray<string>, SaveFailure>) | undefined
   readonly describeValue: (served: Served<A>) => string
   readonly bar: Progress
   /**
    * Runs if the batch is interrupted (Ctrl-C), with the items that finished
    * and, marked `interrupted`, the ones in flight that had made attempts.
    */
-  readonly onInterrupt?: (partial: ReadonlyArray<BatchItem>) => Effect.Effect<void>
+  readonly onInterrupt?: ((partial: ReadonlyArray<BatchItem>) => Effect.Effect<void>) | undefined
 }
 
 const billed = (attempts: ReadonlyArray<AttemptRecord>) => attempts.reduce((sum, a) => sum + (a.cost ?? 0), 0)

@@ -41,14 +41,3 @@ export const decodeOptionsWith = <A, I>(
     const message = issue?.message ?? ParseResult.TreeFormatter.formatErrorSync(error)
     return new InvalidRetryOptions({ field, message: `${field}: ${message}` })
   })
-
-/**
- * Drop keys whose value is `undefined`, so an override written by plain
- * JavaScript (`{ base: undefined }`) keeps the value it overrides.
- *
- * @internal
- */
-export const definedOnly = (options: object | undefined): Record<string, unknown> =>
-  options === undefined
-    ? {}
-    : Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined))

@@ -10,11 +10,11 @@ import { hash32, Rng } from "./prng.js"
 /** What the `[sim:…]` markers of a prompt ask for. @internal */
 export interface Directives {
   /** A forced outcome (`[sim:<fault>]` or `[sim:ok]`); the first one wins. */
-  readonly outcome?: Fault | "ok"
+  readonly outcome?: Fault | "ok" | undefined
   /** `[sim:tool]`: answer with a tool call when the request has tools. */
   readonly tool: boolean
   /** `[sim:reply=<text>]`: the exact text of a successful answer. */
-  readonly reply?: string
+  readonly reply?: string | undefined
 }
 
 /** Parse `[sim:…]` markers. @internal */
