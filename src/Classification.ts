@@ -1,5 +1,5 @@
 /**
- * Classification of hard failures (SPEC §1, §2.1): any non-2xx HTTP response,
+ * Classification of hard failures: any non-2xx HTTP response,
  * transport failure or time-out becomes a {@link HardFailure} with a reason,
  * the provider's message and `param`, a request id and a retry-after.
  *
@@ -97,7 +97,7 @@ export const retryAfterFromHeaders = (
   const ra = header(headers, "retry-after")
   if (ra === undefined || ra.length === 0) return Option.none()
   if (/^\d+(\.\d+)?$/.test(ra)) return sane(Duration.millis(Math.round(Number(ra) * 1000)))
-  // Only the three HTTP-date forms (RFC 9110 §5.6.7): `Date.parse` alone
+  // Only the three HTTP-date forms (RFC 9110, section 5.6.7): `Date.parse` alone
   // accepts "-5" or "garbage 1" as dates.
   if (!HTTP_DATE.test(ra)) return Option.none()
   const at = Date.parse(ra)
@@ -242,7 +242,7 @@ const reasonOf = (status: number, info: ErrorInfo, hasRetryInfo: boolean): HardR
   const message = (info.message ?? "").slice(0, MESSAGE_SCAN_LIMIT)
   const lower = message.toLowerCase()
   const is4xx = status >= 400 && status < 500
-  // 1. Quota: a 429 that waiting a minute will not fix (SPEC §1 "wait for quota reset").
+  // 1. Quota: a 429 that waiting a minute will not fix (it needs the quota to reset).
   if ((code !== undefined && quotaCodes.has(code)) || (type !== undefined && quotaCodes.has(type))) return "QuotaExhausted"
   const quotas = quotaIds(info)
   if (quotas.some((id) => /per ?day/i.test(id))) return "QuotaExhausted"

@@ -1,7 +1,7 @@
 /**
  * The main job (`npm run demo`): an outage drill over real HTTP.
  *
- * The provider simulator runs in-process with the SPEC §4 image models. Ten
+ * The provider simulator runs in-process with five image models in priority order. Ten
  * minutes in, the primary (`gemini-3-pro-image-preview`) goes into a 60-minute
  * overload (95 % of its calls answer 503, slowly). A batch of image requests
  * arrives at a steady pace and goes through the {@link ResilientClient} with
@@ -39,15 +39,16 @@ import * as ModelStatus from "./ModelStatus.js"
 import * as Simulator from "./Simulator.js"
 import * as NodeStatusServer from "./NodeStatusServer.js"
 
-/** The primary image model of SPEC §4. */
+/** The primary image model: the best quality, in preview, and the one that goes down. */
 const PRIMARY = "gemini-3-pro-image-preview"
 const OUTAGE_START_MINUTE = 10
 const OUTAGE_MINUTES = 60
 
 /**
- * The image priority list of SPEC §4 with prices per image. Seedream, GPT
- * Image and FLUX prices are SPEC §4's (GPT Image: the low end of its range);
- * the two Gemini prices are Google's list prices (SPEC gives none).
+ * The image priority list with prices per image: best quality first, then
+ * the same vendor's fast model (its own capacity), then other vendors. Seedream,
+ * GPT Image and FLUX prices are gateway prices reported for them (GPT Image: the low end of its
+ * $0.04–0.12 range); the two Gemini prices are Google's list prices.
  *
  * @since 0.1.0
  */
@@ -63,9 +64,9 @@ const defaultEncoded = Schema.encodeSync(Simulator.SimulatorConfig)(Simulator.de
 
 /**
  * The drill's simulator: the image models of {@link Simulator.defaultScenario}
- * (SPEC §1 latencies and fault rates), starting at 13:00 JST (a 7 % hour of
- * the SPEC §1 daily profile), with the primary overloaded from minute 10 to
- * minute 70 (SPEC §1: outages last 30–120 min). `timeScale` is 1: the clock
+ * (latencies and fault rates like those developers report), starting at 13:00 JST (a 7 % hour of
+ * the daily error-rate profile), with the primary overloaded from minute 10 to
+ * minute 70 (reported outages last 30–120 min). `timeScale` is 1: the clock
  * the drill runs on does the speeding up.
  *
  * @since 0.1.0

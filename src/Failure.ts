@@ -1,5 +1,5 @@
 /**
- * The failure taxonomy (SPEC §2): every outcome of a generation call that is
+ * The failure taxonomy (hard, soft, silent): every outcome of a generation call that is
  * not a usable result is one of three tagged errors.
  *
  * - {@link HardFailure}: the request did not complete (HTTP 3xx/4xx/5xx,
@@ -190,7 +190,7 @@ export type GenerationFailure = HardFailure | SoftFailure | SilentFailure
 export const GenerationFailure = Schema.Union(HardFailure, SoftFailure, SilentFailure)
 
 /**
- * The three failure categories of SPEC §2.
+ * The three failure categories: hard (the request did not complete), soft (HTTP 200, nothing usable), silent (plausible output the application rejects).
  *
  * @since 0.1.0
  */

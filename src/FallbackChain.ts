@@ -1,5 +1,5 @@
 /**
- * Multi-model failover (SPEC §4): a priority list of models, tried in order by
+ * Multi-model failover (never depend on one model): a priority list of models, tried in order by
  * folding `Effect.catchIf` (an `orElse` that only catches what a fallback
  * should catch). Each model is tried at most once per call — with its own
  * retries (`RetryPolicy`) behind its own circuit breaker (`CircuitBreakers`) —
@@ -33,7 +33,7 @@ export interface ChainModel<Call> {
   readonly model: string
   /** What to call for this model (usually a bound provider operation). */
   readonly call: Call
-  /** Price of one successful call (e.g. per image), for the cost report. Failures cost nothing (SPEC §1: a 503 is not billed). */
+  /** Price of one successful call (e.g. per image), for the cost report. Failures cost nothing (a 503 is not billed). */
   readonly price?: (number | ((value: ValueOf<Call>) => number)) | undefined
   /**
    * Admission of each attempt (e.g. `LoadControl.run`: a rate limit and a
@@ -150,8 +150,8 @@ export class DeadlineExceeded extends Schema.TaggedError<DeadlineExceeded>("effe
  *
  * | option | default | source |
  * |---|---|---|
- * | `contentFiltered` | `false` | issue #3: routing around a safety refusal must be explicit |
- * | `attemptTimeout` | 120 s | SPEC §8 (120 s per call in the retry example) |
+ * | `contentFiltered` | `false` | routing around a safety refusal must be explicit |
+ * | `attemptTimeout` | 120 s | a degraded image call takes 60–100+ s; past 120 s another model is the better bet |
  * | `deadline` | none | |
  *
  * @since 0.1.0
@@ -555,7 +555,7 @@ export const runWith = <A, E extends GenerationFailure, R>(
 }
 
 /**
- * Graceful degradation (SPEC §8): when every model of the chain failed
+ * Graceful degradation: when every model of the chain failed
  * ({@link AllModelsFailed}), serve the caller's stand-in instead — e.g. a
  * placeholder image — marked `degraded: true` with the attempt log kept.
  * Other failures (a `BadRequest`, a missed deadline) still surface.

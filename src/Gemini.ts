@@ -2,7 +2,7 @@
  * Adapter for the Gemini native API: `POST /v1beta/models/{model}:generateContent`
  * for text and images (`inlineData`), over `@effect/platform` `HttpClient`.
  *
- * Soft failures (SPEC §2.2): `promptFeedback.blockReason`, `finishReason`
+ * Soft failures (HTTP 200 but nothing usable): `promptFeedback.blockReason`, `finishReason`
  * `SAFETY` / `IMAGE_SAFETY` / `PROHIBITED_CONTENT` / `RECITATION` / … →
  * `ContentFiltered`; `MAX_TOKENS` → `Truncated`; `NO_IMAGE` or no usable
  * part → `EmptyOutput`. Video is not offered by this endpoint.
@@ -28,7 +28,7 @@ import type { VideoRequest } from "./VideoGeneration.js"
  * |---|---|---|
  * | `name` | `"gemini"` | |
  * | `baseUrl` | `https://generativelanguage.googleapis.com` | Gemini API docs |
- * | `timeout` | 180 s per HTTP exchange | SPEC §8 (read time-out) |
+ * | `timeout` | 180 s per HTTP exchange | a degraded image call takes 60–100+ s; 180 s is the usual read time-out for image generation |
  * | `maxResponseBytes` | 64 MiB | |
  * | `propagateTracing` | `false` (no `traceparent` / `b3` to the provider) | |
  *

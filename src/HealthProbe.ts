@@ -1,5 +1,5 @@
 /**
- * Health probes and failback (SPEC §5, §7): while a model is unavailable,
+ * Health probes and failback: while a model is unavailable,
  * send it a cheap configured request at a limited rate (each probe's cost is
  * counted); when it recovers, move traffic back gradually — a ramp that lets
  * a growing share of requests through — instead of all at once.
@@ -49,7 +49,7 @@ export interface Probe {
  *
  * | option | default | source |
  * |---|---|---|
- * | `interval` | 60 s per model (the first probe one interval after the start) | SPEC §7 (watch for recovery at a limited rate) |
+ * | `interval` | 60 s per model (the first probe one interval after the start) | notices a recovery within about a minute while probing at a limited rate |
  * | `always` | `false`: probe only unavailable models | set it for a page with no traffic (the `status` command) |
  * | `immediate` | `false`: the first probe one interval after the start | set it for a page with no traffic, so that it has a verdict at once |
  *
@@ -132,7 +132,7 @@ export const make = (
         if (Either.isLeft(result) && result.left._tag === "CircuitOpen") return false // another trial call is in flight
         const failure = Either.isLeft(result) && result.left._tag !== "CircuitOpen" ? result.left : undefined
         const outcome = failure === undefined ? "success" as const : "failure" as const
-        // a request that did not complete (a hard failure: 503, timeout, …) is not billed (SPEC §1);
+        // a request that did not complete (a hard failure: 503, timeout, …) is not billed;
         // one that was answered (a success, or a soft/silent failure) is
         const cost = failure !== undefined && category(failure) === "hard" ? 0 : probe.cost ?? 0
         yield* Ref.update(sent, (m) => {

@@ -1,5 +1,5 @@
 /**
- * Image delivery (SPEC §9, issue #4 §5): get the images a request asked for
+ * Image delivery: get the images a request asked for
  * as bytes, whatever the model accepts and however it answers.
  *
  * - **Parameters by capability** ({@link ModelCapabilities}): base64 is asked
@@ -14,7 +14,7 @@
  *   cannot lose them. The provider's key is never sent to the file URL.
  * - **Revised prompts** are kept on every image, delivered or not.
  * - **Cost**: price per image × images the provider returned. A failed call
- *   returns no image and costs nothing (SPEC §1: a 503 is not billed).
+ *   returns no image and costs nothing (a 503 is not billed).
  *
  * **Failure semantics** (all or nothing, nothing paid for is dropped): when a
  * call fails or one of its images cannot be downloaded, no further call is

@@ -25,7 +25,7 @@ import { Usage } from "./Usage.js"
 export class ImageRequest extends Schema.Class<ImageRequest>("effect-ai-resilience/ImageRequest")({
   model: Schema.NonEmptyTrimmedString,
   prompt: Schema.NonEmptyString,
-  /** How many images (some models accept only 1; SPEC §9). */
+  /** How many images (some models accept only 1, e.g. Qwen Image). */
   n: Schema.optional(Schema.Int.pipe(Schema.between(1, 10))),
   size: Schema.optional(Schema.String),
   quality: Schema.optional(Schema.String),
@@ -36,7 +36,7 @@ export class ImageRequest extends Schema.Class<ImageRequest>("effect-ai-resilien
 }) {}
 
 /**
- * One generated image: a URL to download (it expires; SPEC §9) or the bytes.
+ * One generated image: a URL to download (providers' image URLs expire, e.g. after an hour) or the bytes.
  *
  * @since 0.1.0
  */

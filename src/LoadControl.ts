@@ -1,5 +1,5 @@
 /**
- * Load control (SPEC §6, §8): cap requests per minute so bursts do not add to
+ * Load control: cap requests per minute so bursts do not add to
  * an overload, bound how many calls run at once (a bulkhead), and let people
  * see their place in the queue and the expected wait.
  *
@@ -28,9 +28,9 @@ export const DEFAULT_CONCURRENCY = 1000
  *
  * | option | default | source |
  * |---|---|---|
- * | `requestsPerMinute` | 600 | SPEC §8 (cap requests per minute so bursts do not add to an overload): a cap that clips bursts, not one model's steady traffic — set it to the provider's quota |
- * | `concurrency` | 1000 | Little's law: 600 requests a minute × up to 100 s a call (SPEC §1) in flight; the rate cap binds first |
- * | `assumedServiceTime` | 30 s (until a call has been timed) | SPEC §1: a normal image call takes 20–40 s |
+ * | `requestsPerMinute` | 600 | a cap on requests per minute keeps bursts from adding to an overload: a cap that clips bursts, not one model's steady traffic — set it to the provider's quota |
+ * | `concurrency` | 1000 | Little's law: 600 requests a minute × up to 100 s a call (a degraded image call) in flight; the rate cap binds first |
+ * | `assumedServiceTime` | 30 s (until a call has been timed) | a normal image call takes 20–40 s |
  *
  * @since 0.1.0
  */
@@ -169,7 +169,7 @@ export interface OffPeakWindow {
 }
 
 /**
- * SPEC §1: by UTC, 00–06 is the low-load batch window.
+ * 00:00–06:00 UTC: developers report the lowest load on the image models then (a batch window).
  *
  * @since 0.1.0
  */
@@ -194,8 +194,8 @@ export const untilWindow = (window: OffPeakWindow, epochMs: number): Duration.Du
 }
 
 /**
- * Hold batch work until the off-peak window is open (SPEC §8 "run batch jobs
- * in the low-load window"), sleeping on Effect's `Clock`.
+ * Hold batch work until the off-peak window is open (batch jobs run in the
+ * low-load hours, not on top of an overload), sleeping on Effect's `Clock`.
  *
  * @example
  * ```ts

@@ -1,5 +1,5 @@
 /**
- * What an image model accepts (SPEC §9): how many images one call may ask
+ * What an image model accepts (models differ, and reject what they do not take): how many images one call may ask
  * for, whether it takes `response_format` or `output_format`, what it returns
  * by default, whether it rewrites prompts, and its price per image.
  *
@@ -11,8 +11,8 @@
  *
  * | field | default | source |
  * |---|---|---|
- * | `maxImagesPerCall` | 1 | SPEC §9: `n > 1` rejected (Qwen Image) → loop single requests |
- * | `responseFormat` | `false` | SPEC §9: `response_format` rejected (GPT Image) |
+ * | `maxImagesPerCall` | 1 | some models reject `n > 1` (Qwen Image): one image per call unless told |
+ * | `responseFormat` | `false` | some models reject `response_format` (GPT Image): not sent unless told |
  * | `outputFormats` | `[]` (never send `output_format`) | |
  * | `defaultOutput` | `"url"` | OpenAI Images API default |
  * | `revisesPrompt` | `false` | |
@@ -79,7 +79,7 @@ export class ModelCapabilities extends Schema.Class<ModelCapabilities>("effect-a
   defaultOutput: Schema.optionalWith(ImageOutput, { default: () => "url" as const }),
   /** Whether the model rewrites prompts (`revised_prompt`); revised prompts are surfaced whenever present. */
   revisesPrompt: Schema.optionalWith(Schema.Boolean, { default: () => false }),
-  /** Price of one generated image, for cost reports. A failed call costs nothing (SPEC §1). */
+  /** Price of one generated image, for cost reports. A failed call costs nothing (a 503 is not billed). */
   pricePerImage: Schema.optional(
     Schema.Number.pipe(
       Schema.finite({ message: () => "Expected a finite price" }),

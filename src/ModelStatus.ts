@@ -1,8 +1,8 @@
 /**
- * Model status for people (SPEC §6): each model is **normal**, **delayed**
+ * Model status for people: each model is **normal**, **delayed**
  * (latency above twice its own baseline) or **unavailable** (breaker open, or
  * failing repeatedly), judged from the client's own traffic — the vendor's
- * status page often says "all normal" during an outage (SPEC §1).
+ * status page often says "all normal" during an outage.
  *
  * @since 0.1.0
  */
@@ -81,9 +81,9 @@ export interface StatusSnapshot {
   /** Epoch ms. */
   readonly at: number
   readonly models: ReadonlyArray<ModelHealth>
-  /** Vendors all of whose models are unavailable at once (SPEC §7: a vendor-wide outage). */
+  /** Vendors all of whose models are unavailable at once (a vendor-wide outage). */
   readonly vendorOutages: ReadonlyArray<{ readonly vendor: string; readonly since: number; readonly models: ReadonlyArray<string> }>
-  /** Fallbacks promoted to primary after a long outage (SPEC §7: ~2 h without recovery). */
+  /** Fallbacks promoted to primary after a long outage (after `promoteAfter`, 2 h, without recovery). */
   readonly promotions: ReadonlyArray<{ readonly from: string; readonly to: string; readonly since: number }>
   /** Sentences for people: "gemini-2.5-flash-image is serving in place of gemini-3-pro-image-preview". */
   readonly notes: ReadonlyArray<string>
@@ -128,7 +128,7 @@ export interface ModelStatusService {
   readonly snapshots: Effect.Effect<Stream.Stream<StatusSnapshot>, never, Scope.Scope>
   /**
    * The effective priority list of `list`: as configured, or with the promoted
-   * fallback first while a promotion holds (SPEC §7) — except for a small
+   * fallback first while a promotion holds — except for a small
    * share of calls (`promotionTrial`, drawn from Effect's `Random`) that still
    * try the primary first, so that it can show it has recovered even when
    * nothing probes it (the promotion ends once it is normal again).
@@ -153,16 +153,16 @@ export class ModelStatus extends Context.Tag("effect-ai-resilience/ModelStatus")
  *
  * | option | default | source |
  * |---|---|---|
- * | `delayedFactor` | 2 | SPEC §6 (delayed: latency > 2× normal) |
- * | `baselineSamples` | 50 healthy calls (rolling median) | issue #4 §1 (baseline = rolling median of healthy calls) |
+ * | `delayedFactor` | 2 | delayed means over twice the model's normal latency |
+ * | `baselineSamples` | 50 healthy calls (rolling median) | the normal latency is the rolling median of its own healthy calls, so one slow call does not move it |
  * | `minBaselineSamples` | 5 | no verdict on too little data |
  * | `recentSamples` | 5 successful calls (median; a verdict needs at least 3 of them) | a median of 5 rides out one slow call |
- * | `unavailableAfter` | 3 consecutive failures | SPEC §6 (503s or consecutive failures) |
+ * | `unavailableAfter` | 3 consecutive failures | failures in a row mark a model before its breaker has a sample |
  * | `shareWindow` | the last 100 served requests of each list | |
- * | `isFailure` | a `hard` failure with reason `Overloaded`, `ServerError`, `Timeout`, `Network` or `RateLimited`, or one of unknown kind | what the breaker counts (issue #3 §2) |
- * | `promoteAfter` | 2 h | SPEC §7 (promote the fallback after ~2 h without recovery) |
- * | `promotionTrial` | 5 % of calls still try the primary first while a promotion holds | SPEC §7 (watch for recovery at a limited rate): without it, a primary nobody probes could never end its promotion |
- * | `ramp` | 10 % → 25 % → 50 % → 100 %, a step a minute | SPEC §5 ("test with a little traffic before moving all of it back") |
+ * | `isFailure` | a `hard` failure with reason `Overloaded`, `ServerError`, `Timeout`, `Network` or `RateLimited`, or one of unknown kind | what the breaker counts |
+ * | `promoteAfter` | 2 h | a reported outage lasts 30–120 min: after 2 h without recovery the fallback leads |
+ * | `promotionTrial` | 5 % of calls still try the primary first while a promotion holds | watch for recovery at a limited rate: without it, a primary nobody probes could never end its promotion |
+ * | `ramp` | 10 % → 25 % → 50 % → 100 %, a step a minute | a recovered model is tried with a little traffic before all of it moves back |
  *
  * A model is **unavailable** while its breaker is open or half-open (a
  * trial call has yet to close it), or after `unavailableAfter` failures in a

@@ -1,5 +1,5 @@
 /**
- * Observability (issue #4 §7) on Effect's own machinery: `Metric` counters,
+ * Observability on Effect's own machinery: `Metric` counters,
  * gauges and a latency histogram; a span per attempt (and per request) through
  * Effect's `Tracer`, so `@effect/opentelemetry` exports them unchanged; and
  * structured log lines (`Effect.logWithLevel` + annotations) that carry the
@@ -44,8 +44,8 @@ import * as Samples from "./internal/observability/snapshot.js"
 /**
  * Upper bounds (seconds) of the latency histogram's buckets, for calls from
  * 0.1 s to 300 s: a fast text call, a 3–5 s flash image, the normal 20–40 s
- * image call, the degraded 60–100+ s one (SPEC §1), the 120 s per-call and
- * 180 s read time-outs (SPEC §8). Values above 300 s fall in the `Infinity` bucket.
+ * image call, the degraded 60–100+ s one, the 120 s per-call and
+ * 180 s read time-outs (the defaults). Values above 300 s fall in the `Infinity` bucket.
  *
  * @since 0.1.0
  */
@@ -171,7 +171,7 @@ export const probes = keyed(MetricKey.counter("ai.probes", {
 
 /**
  * Money spent: priced successes of real traffic and of probes (failures cost
- * nothing — SPEC §1). Tags: `model`, `source` (`traffic` / `probe`).
+ * nothing — a 503 is not billed). Tags: `model`, `source` (`traffic` / `probe`).
  *
  * @since 0.1.0
  */

@@ -28,7 +28,7 @@ import { normalizeStatus, type VideoRequest, VideoStatus, VideoTask } from "./Vi
  * | option | default | source |
  * |---|---|---|
  * | `name` | `"openai-compatible"` | |
- * | `timeout` | 180 s per HTTP exchange | SPEC §8 (read time-out) |
+ * | `timeout` | 180 s per HTTP exchange | a degraded image call takes 60–100+ s; 180 s is the usual read time-out for image generation |
  * | `maxResponseBytes` | 64 MiB | |
  * | `propagateTracing` | `false` (no `traceparent` / `b3` to the provider) | |
  *
@@ -84,7 +84,7 @@ const soft = (
   })
 
 /**
- * Turn a decoded chat completion into a result or a soft failure (SPEC §2.2).
+ * Turn a decoded chat completion into a result or a soft failure (HTTP 200 but nothing usable).
  */
 const interpretChatCompletion = (
   ctx: CallContext,
@@ -170,7 +170,7 @@ const imageBody = (request: ImageRequest) =>
 
 /**
  * Turn a decoded images response into a result, or `EmptyOutput` when no
- * image came back (SPEC §9: the prompt was filtered).
+ * image came back (an empty `data` means the prompt was filtered).
  */
 const interpretImages = (
   ctx: CallContext,

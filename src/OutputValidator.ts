@@ -1,5 +1,5 @@
 /**
- * Declarative checks for silent failures (SPEC §2.3): output that came back
+ * Declarative checks for silent failures: output that came back
  * with `finish_reason: stop` but is wrong for the application. Attach them to
  * a request (`TextRequest.validate`); the first one that fails turns the
  * result into `SilentFailure("InvalidOutput")` holding the whole output.
@@ -135,7 +135,7 @@ export const oneOf = (
 }
 
 /**
- * The output must contain at least `min` words (SPEC §2.3: a summary under 10
+ * The output must contain at least `min` words (a summary under 10
  * words is suspicious).
  *
  * @since 0.1.0

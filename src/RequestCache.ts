@@ -1,6 +1,6 @@
 /**
- * Dedup and cache (SPEC §8 "cache results so the same content is not
- * generated twice"): identical requests in flight share one upstream call,
+ * Dedup and cache (so the same content is not generated, and paid for,
+ * twice): identical requests in flight share one upstream call,
  * and, optionally, successful results are kept for a time-to-live. Failures
  * are never cached.
  *
@@ -23,7 +23,7 @@ import { Store } from "./internal/requestCache/store.js"
  *
  * | option | default | source |
  * |---|---|---|
- * | `ttl` | 0 (share in-flight calls only) | issue #3 §6: the result cache is optional |
+ * | `ttl` | 0 (share in-flight calls only) | a result cache is your choice (the same prompt may be meant to give a new image); identical calls in flight are always shared |
  * | `capacity` | 1000 entries | |
  *
  * @since 0.1.0

@@ -1,5 +1,5 @@
 /**
- * The composed client (issue #3 §7): what an application calls. Each
+ * The composed client: what an application calls. Each
  * operation runs along its priority list of models (`FallbackChain`: retries
  * per model, per-model circuit breakers, per-attempt time-out, deadline),
  * each model behind its own load control (requests per minute, bulkhead), and
@@ -46,7 +46,7 @@ export interface ModelRoute<R = never> {
   readonly provider: [R] extends [never] ? ProviderService : ProviderService | Effect.Effect<ProviderService, never, R>
   /** Price of one successful call (per image for image models), for cost reports. */
   readonly price?: number | undefined
-  /** Who runs the model, for vendor-wide outage triage (SPEC §7). */
+  /** Who runs the model, for outage triage (when every model of one vendor fails at once, it is a vendor-wide outage). */
   readonly vendor?: string | undefined
   /**
    * What an image model accepts (`n` per call, `response_format` /
@@ -92,7 +92,7 @@ export interface ResilientClientConfig<R = never> {
     readonly videoInterval?: Duration.DurationInput | undefined
   } | undefined
   /**
-   * Graceful degradation (SPEC §8): a stand-in result per operation for when
+   * Graceful degradation: a stand-in result per operation for when
    * every model is down (`AllModelsFailed`), e.g. a placeholder image. The
    * result is marked `degraded: true` and keeps the attempt log; stand-ins
    * are never cached.
@@ -126,7 +126,7 @@ export interface ResilientClientService {
   readonly generateText: (input: TextInput, options?: FallbackChain.FallbackOptions) => Effect.Effect<FallbackChain.Served<TextResult>, ResilientFailure>
   /**
    * Images along the image chain, planned for each model's capabilities and
-   * downloaded at once (URLs expire, SPEC §9): every image comes with its
+   * downloaded at once (providers' image URLs expire, e.g. after an hour): every image comes with its
    * bytes; cost is the price per image × images.
    */
   readonly generateImage: (
@@ -372,7 +372,7 @@ const build = (
       return (input: Input, options?: FallbackChain.FallbackOptions): Effect.Effect<FallbackChain.Served<A>, ResilientFailure> => {
         const chainOptions = options === undefined ? configured : withRecording(optionsFor(options))
         const run = Effect.flatMap(status.order(operation), (order) =>
-          // a promoted fallback (SPEC §7: ~2 h without recovery) goes first
+          // a promoted fallback (the primary not back after promoteAfter, 2 h) goes first
           FallbackChain.runWith(
             policies,
             (order.length === routes.length ? order.map((model) => byModel.get(model) ?? routes[0]!) : routes).map((route) => entry(route, input)),

@@ -1,5 +1,5 @@
 /**
- * Retrying a generation call (SPEC §3): exponential backoff with jitter, a cap
+ * Retrying a generation call: exponential backoff with jitter, a cap
  * per delay, a maximum number of attempts and of total time, retry-after
  * honoured, and a {@link RetryBudget} shared by every call of the policy.
  *
@@ -66,20 +66,20 @@ import * as RetryBudget from "./RetryBudget.js"
  * @since 0.1.0
  */
 export interface RetryOptions {
-  /** First backoff delay, before jitter. Finite, > 0. Default 1 second (SPEC §3: base 1–2 s). */
+  /** First backoff delay, before jitter. Finite, > 0. Default 1 second (the usual base is 1–2 s). */
   readonly base?: Duration.DurationInput | undefined
-  /** Growth per retry: delay n is `base × factor^n`. Finite, ≥ 1. Default 2 (SPEC §3: 2^attempt). */
+  /** Growth per retry: delay n is `base × factor^n`. Finite, ≥ 1. Default 2 (about 2^attempt seconds, the usual backoff). */
   readonly factor?: number | undefined
   /** How delays are randomised. Default `"full"`. */
   readonly jitter?: "full" | "proportional" | "decorrelated" | "none" | undefined
   /** Cap on each backoff delay. Finite, > 0. Default 30 seconds. */
   readonly maxDelay?: Duration.DurationInput | undefined
-  /** Attempts in all, the first included. Integer ≥ 1. Default 4 = first try + 3 retries (SPEC §3: 3–5 attempts). */
+  /** Attempts in all, the first included. Integer ≥ 1. Default 4 = first try + 3 retries (the common 3–5 attempts). */
   readonly maxAttempts?: number | undefined
   /**
    * Time budget from the start of the first attempt; no wait may end after
-   * it. > 0; `Duration.infinity` for none. Default 120 seconds (SPEC §8: 120 s
-   * per call in the retry example).
+   * it. > 0; `Duration.infinity` for none. Default 120 seconds (the usual
+   * overall time-out of one image call with its retries).
    */
   readonly maxElapsed?: Duration.DurationInput | undefined
   /** How many times a soft `Truncated` failure is re-asked. Integer ≥ 0. Default 0. */
@@ -117,14 +117,14 @@ export interface ResolvedRetryOptions {
  *
  * | option | default | source |
  * |---|---|---|
- * | `base` | 1 s | SPEC §3 (base 1–2 s) |
- * | `factor` | 2 | SPEC §3 (2^attempt) |
- * | `jitter` | `"full"` | SPEC §3 (random jitter against a thundering herd) |
+ * | `base` | 1 s | the usual base is 1–2 s |
+ * | `factor` | 2 | about 2^attempt seconds |
+ * | `jitter` | `"full"` | random jitter keeps many clients from retrying in step (a thundering herd) |
  * | `maxDelay` | 30 s | cap per delay |
- * | `maxAttempts` | 4 | SPEC §3 (3–5 attempts) |
- * | `maxElapsed` | 120 s | SPEC §8 (120 s per call in the retry example) |
- * | `retryTruncated` | 0 | issue #3 (opt-in) |
- * | `retryInvalidOutput` | 0 | issue #3 (opt-in) |
+ * | `maxAttempts` | 4 | the common 3–5 attempts; past that, the next model is the better bet |
+ * | `maxElapsed` | 120 s | the usual overall time-out of one image call with its retries; then the chain moves on |
+ * | `retryTruncated` | 0 | opt in: the same request often gives the same output again, and it is billed |
+ * | `retryInvalidOutput` | 0 | opt in: the same request often gives the same output again, and it is billed |
  *
  * @example
  * ```ts

@@ -77,7 +77,7 @@ export class TextRequest extends Schema.Class<TextRequest>("effect-ai-resilience
 }) {}
 
 /**
- * Finish reasons, normalised to the OpenAI vocabulary (SPEC §2); anything
+ * Finish reasons, normalised to the OpenAI vocabulary (`stop`, `length`, `content_filter`, `tool_calls`); anything
  * else is kept as sent.
  *
  * @since 0.1.0

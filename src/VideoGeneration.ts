@@ -1,5 +1,5 @@
 /**
- * Asynchronous video generation: submit a task, then poll it (SPEC §10).
+ * Asynchronous video generation: submit a task, then poll it (a video takes minutes).
  *
  * Vendors name task states differently (`succeeded` vs `succeed` vs
  * `SUCCEEDED`); {@link VideoStatus} is the normalised set and

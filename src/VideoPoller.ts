@@ -1,12 +1,12 @@
 /**
- * Asynchronous video (SPEC §10): submit a task, poll it on a `Schedule` until
+ * Asynchronous video: submit a task, poll it on a `Schedule` until
  * it ends, download the result at once (URLs expire), and fall over to the
  * next video model when one is overloaded, queued for too long or past its
  * `maxWait`.
  *
  * - Statuses of every dialect are normalised (`VideoGeneration.normalizeStatus`).
  * - Runway answers `task_not_exist` while a task is being created: wait
- *   (`notFoundWait`, SPEC §10: 5 s) and poll again, a few times.
+ *   (`notFoundWait`, 5 s) and poll again, a few times.
  * - A poll that fails transiently (network, 5xx, 429) is tried again on the
  *   next tick; only `maxPollErrors` in a row give up on the model.
  * - `maxWait` reached → `HardFailure("Timeout")` carrying the task id, its last
@@ -50,13 +50,13 @@ export interface VideoModel {
  *
  * | option | default | source |
  * |---|---|---|
- * | `poll` | every 10 s | SPEC §10 (poll every ~10 s) |
- * | `maxWait` | 600 s per model | SPEC §10 (`max_wait` 600 s) |
- * | `maxQueued` | 10 min | SPEC §10 (queued 10+ minutes means load: try another model) |
- * | `notFoundWait` / `notFoundRetries` | 5 s / 3 | SPEC §10 (Runway `task_not_exist` on the first poll) |
+ * | `poll` | every 10 s | a video takes minutes; a poll every ~10 s is the usual pace |
+ * | `maxWait` | 600 s per model | the usual `max_wait` for a video job |
+ * | `maxQueued` | 10 min | queued for 10+ minutes means the model is overloaded: try another |
+ * | `notFoundWait` / `notFoundRetries` | 5 s / 3 | Runway may answer `task_not_exist` to an early poll while it is still creating the task |
  * | `maxPollErrors` | 5 in a row | a flaky poll is not a failed task |
  * | `contentFiltered` | `false` | like `FallbackChain`: routing around a safety block must be explicit |
- * | `download` | `true` | SPEC §9/§10: download at once, URLs expire |
+ * | `download` | `true` | download at once: providers' file URLs expire |
  *
  * @since 0.1.0
  */
@@ -197,7 +197,7 @@ const tryModel = (
       if (polled._tag === "Left") {
         const failure = polled.left
         if (failure.code === "task_not_exist" && notFound < notFoundRetries) {
-          // Runway: the task is still being created; wait and poll again (SPEC §10)
+          // Runway: the task is still being created; wait and poll again
           notFound++
           yield* Effect.sleep(notFoundWait)
           pollNow = true

@@ -2,7 +2,7 @@
  * The classification walkthrough (`effect-ai-resilience walkthrough`): start
  * the provider simulator in-process and run a short scripted session through
  * the real HTTP adapters (OpenAI-compatible and Gemini), printing each outcome
- * and how it was classified — every hard, soft and silent case of SPEC §2 once.
+ * and how it was classified — every hard, soft and silent case once.
  *
  * Each step names the outcome it provokes (with a `[sim:…]` prompt directive
  * or a real misuse such as a wrong key) and the classification the toolkit is
@@ -143,7 +143,7 @@ export const run = (
         imageOk(openai.generateImage(image("gemini-3-pro-image-preview", "A lighthouse at dusk [sim:overloaded]")))],
       ["Sibling model of the same vendor", gemini, "gemini-2.5-flash-image", "ok",
         imageOk(gemini.generateImage(image("gemini-2.5-flash-image", "A lighthouse at dusk [sim:ok]")))],
-      ["GPT Image rejects response_format (SPEC §9)", openai, "gpt-image-1.5", "HardFailure/BadRequest",
+      ["GPT Image rejects response_format", openai, "gpt-image-1.5", "HardFailure/BadRequest",
         imageOk(openai.generateImage(image("gpt-image-1.5", "A lighthouse at dusk [sim:ok]", { responseFormat: "url" })))],
       ["GPT Image with output_format instead", openai, "gpt-image-1.5", "ok",
         imageOk(openai.generateImage(image("gpt-image-1.5", "A lighthouse at dusk [sim:ok]", { outputFormat: "png" })))],

@@ -25,7 +25,7 @@ import { holdsSecret, redactSecrets } from "./secrets.js"
 export const trusted = <Fields, C>(Class: new(fields: Fields, disableValidation: true) => C, fields: Fields): C =>
   new Class(fields, true)
 
-/** SPEC §8: read time-out for image generation. @internal */
+/** The usual read time-out for image generation (a degraded call takes 60–100+ s). @internal */
 export const DEFAULT_TIMEOUT = Duration.seconds(180)
 /** Large enough for several base64 images; bounded so a runaway body cannot exhaust memory. @internal */
 export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024

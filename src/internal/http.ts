@@ -302,7 +302,7 @@ const describeMismatch = (error: ParseResult.ParseError): string => {
 
 /**
  * Decode a 2xx JSON body. Malformed JSON or an unexpected shape is the
- * provider's fault (SPEC §1: "500 … malformed body"): `ServerError`, with the
+ * provider's fault (as a 500 is): `ServerError`, with the
  * offending field named and the raw body kept.
  *
  * @internal

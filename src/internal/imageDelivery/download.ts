@@ -1,6 +1,6 @@
 /**
- * Downloading a generated image right after generation (SPEC §9: image URLs
- * expire), as bytes, with a size bound, a time-out and a few quick retries of
+ * Downloading a generated image right after generation (providers' image
+ * URLs expire, e.g. after an hour), as bytes, with a size bound, a time-out and a few quick retries of
  * transient failures. The provider's key is never sent to the file URL.
  *
  * @internal
@@ -115,7 +115,7 @@ const fetchOnce = (
         return yield* failure(
           ctx,
           "NotFound",
-          `the image URL ${shown} answered HTTP ${status} (${classified.message}): it expired or was removed before it was downloaded; generate again (download right after generation, SPEC §9)`,
+          `the image URL ${shown} answered HTTP ${status} (${classified.message}): it expired or was removed before it was downloaded; generate again (image URLs expire: download right after generation)`,
           { status, code: "url_expired", rawBody: classified.rawBody }
         )
       }

@@ -1,6 +1,6 @@
 /**
  * Splitting an image request into the calls a model accepts, and choosing
- * `response_format` / `output_format` by its capabilities (SPEC §9).
+ * `response_format` / `output_format` by its capabilities (a model rejects a parameter it does not take).
  *
  * @internal
  */

@@ -93,7 +93,7 @@ interface Decision {
 
 class RequestId extends Context.Tag("effect-ai-resilience/Simulator/RequestId")<RequestId, string>() {}
 
-/** Extra `overloaded` probability by simulated hour in JST (SPEC §1). */
+/** Extra `overloaded` probability by simulated hour in JST (the busy hours developers report). */
 const dailyOverload = (simNowMs: number): number => {
   const hour = Math.floor(((simNowMs / 3_600_000) + 9) % 24 + 24) % 24
   if (hour >= 1 && hour < 3) return 0.35
