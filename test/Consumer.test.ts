@@ -59,7 +59,7 @@ const tsconfig = {
 // `undefined`s, as code that forwards its own optional settings does.
 const app = `
 import { NodeHttpClient } from "@effect/platform-node"
-import { Effect, Layer, Redacted } from "effect"
+import { type Duration, Effect, Layer, Redacted } from "effect"
 import {
   CircuitBreaker,
   Gemini,
@@ -74,6 +74,14 @@ import * as Simulator from "effect-ai-resilience/simulator"
 import { ScriptedProvider } from "effect-ai-resilience/testing"
 
 const KEY = "sk-consumer-test-key-0123456789"
+
+// the app's own optional settings, forwarded as they are (undefined when unset)
+interface Settings {
+  readonly deadline?: Duration.DurationInput | undefined
+  readonly maxAttempts?: number | undefined
+  readonly timeout?: Duration.DurationInput | undefined
+}
+const settings: Settings = { maxAttempts: undefined }
 
 const Policies = Layer.mergeAll(
   RetryPolicy.layer({ jitter: "none", base: "1 millis", maxAttempts: 2 }),
@@ -92,15 +100,17 @@ const overSimulator = Effect.gen(function*() {
   }))
   yield* sim.setOverride("gemini-2.5-flash", "overloaded")
   const apiKey = Redacted.make(KEY)
-  const gemini = yield* Gemini.make({ name: "gemini", baseUrl: sim.url, apiKey, timeout: "10 seconds" })
+  const gemini = yield* Gemini.make({ name: "gemini", baseUrl: sim.url, apiKey, timeout: settings.timeout, maxResponseBytes: undefined })
   const openai = yield* OpenAICompatible.make({ name: "openai", baseUrl: sim.url, apiKey, timeout: "10 seconds" })
   const client = yield* ResilientClient.make({
     text: [
       { model: "gemini-2.5-flash", provider: gemini },
       { model: "gpt-4.1-mini", provider: openai }
-    ]
+    ],
+    fallback: { deadline: settings.deadline, retry: { maxAttempts: settings.maxAttempts } },
+    load: { requestsPerMinute: undefined }
   })
-  const served = yield* client.generateText({ messages: [{ role: "user", content: "hello" }] })
+  const served = yield* client.generateText({ messages: [{ role: "user", content: "hello" }] }, { deadline: settings.deadline })
   return { model: served.model, fellBack: served.fellBack, content: served.value.content }
 })
 
