@@ -856,14 +856,16 @@ export const layer = (
         }
       }
       const hub = yield* PubSub.unbounded<Transition>()
-      const breakers = yield* SynchronizedRef.make<ReadonlyMap<string, CircuitBreaker>>(new Map())
+      // One map, added to in place under the ref's lock: copying it for every new
+      // model made a config with thousands of models quadratic to start.
+      const breakers = yield* SynchronizedRef.make(new Map<string, CircuitBreaker>())
       const create = (model: string) =>
         Effect.uninterruptible(SynchronizedRef.modifyEffect(breakers, (map) => {
           const found = map.get(model)
           if (found !== undefined) return Effect.succeed([found, map] as const)
           return Effect.map(
             fromResolved(model, perModel.get(model) ?? shared, hub),
-            (breaker) => [breaker, new Map([...map, [model, breaker]])] as const
+            (breaker) => [breaker, map.set(model, breaker)] as const
           )
         }))
       return CircuitBreakers.of({

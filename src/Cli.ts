@@ -24,6 +24,7 @@ import { neutralise, neutraliseLines } from "./internal/cli/terminal.js"
 import * as ResilientClient from "./ResilientClient.js"
 import * as RetryPolicy from "./RetryPolicy.js"
 import { formatParseError } from "./internal/formatError.js"
+import { decodeBounded } from "./internal/boundedDecode.js"
 import { readJsonFile } from "./internal/jsonFile.js"
 import * as ModelStatus from "./ModelStatus.js"
 import * as Simulator from "./Simulator.js"
@@ -54,13 +55,33 @@ const warn = (text: string) => Console.error(neutraliseLines(text))
 
 const json = Options.boolean("json").pipe(Options.withDescription("Print a machine-readable JSON report instead of text"))
 
+/**
+ * A numeric flag whose refusal names it. The parser's own integer and float
+ * flags answer `'1e309' is not a integer` without saying which flag, and
+ * take `NaN`, `Infinity` and `1e309` (Infinity) as floats; here the text must
+ * be a finite number (a whole one for `integer`). The range of each flag is
+ * checked where it is used.
+ */
+const numberFlag = (name: string, kind: "integer" | "number") =>
+  Options.text(name).pipe(
+    Options.withPseudoName(kind),
+    Options.mapEffect((text) => {
+      const value = text.trim() === "" ? Number.NaN : Number(text)
+      return (kind === "integer" ? Number.isSafeInteger(value) : Number.isFinite(value))
+        ? Effect.succeed(value)
+        : Effect.fail(ValidationError.invalidValue(HelpDoc.p(
+          `--${name}: must be ${kind === "integer" ? "an integer" : "a finite number"}, got ${JSON.stringify(text)}`
+        )))
+    })
+  )
 
-const requests = Options.integer("requests").pipe(
+
+const requests = numberFlag("requests", "integer").pipe(
   Options.withDescription("Image requests in the batch (1–100000)"),
   Options.withDefault(240)
 )
-const demoSeed = Options.integer("seed").pipe(Options.withDescription("Seed of the simulator's random draws"), Options.optional)
-const statusPort = Options.integer("status-port").pipe(
+const demoSeed = numberFlag("seed", "integer").pipe(Options.withDescription("Seed of the simulator's random draws"), Options.optional)
+const statusPort = numberFlag("status-port", "integer").pipe(
   Options.withDescription("Port of the status page on 127.0.0.1 (default: any free port)"),
   Options.withDefault(0)
 )
@@ -80,6 +101,10 @@ export const checkDemoFlags = (flags: { readonly requests: number }): Effect.Eff
 const demo = Command.make("demo", { json, requests, seed: demoSeed, statusPort, hold }, (flags) =>
   Effect.gen(function*() {
     yield* checkDemoFlags(flags)
+    // before the banner: bad input leaves stdout empty
+    if (!Number.isSafeInteger(flags.statusPort) || flags.statusPort < 0 || flags.statusPort > 65_535) {
+      return yield* new InputError({ message: `--status-port: must be a port from 0 to 65535, got ${flags.statusPort}` })
+    }
     const log = (line: string) => (flags.json ? Effect.void : say(line))
     yield* log(
       `effect-ai-resilience demo: an outage drill. The provider simulator runs in-process (real HTTP on 127.0.0.1);\n` +
@@ -87,9 +112,6 @@ const demo = Command.make("demo", { json, requests, seed: demoSeed, statusPort, 
         `${Demo.imageModels[0]!.model}, is overloaded from ${Demo.clock(Demo.scenario.models[0]!.outages[0]!.startMinute * 60_000)} ` +
         `for ${Demo.scenario.models[0]!.outages[0]!.durationMinutes} minutes (simulated time; the clock jumps ahead whenever every call is waiting).`
     )
-    if (!Number.isSafeInteger(flags.statusPort) || flags.statusPort < 0 || flags.statusPort > 65_535) {
-      return yield* new InputError({ message: `--status-port: must be a port from 0 to 65535, got ${flags.statusPort}` })
-    }
     yield* Effect.scoped(Effect.gen(function*() {
       const t0 = Date.now()
       const report = yield* Demo.run({
@@ -173,8 +195,8 @@ const clientConfig = existingConfigFile.pipe(
   Options.withDescription("Client configuration (JSON): models in priority order per operation, key variables, prices, policy options")
 )
 const promptText = Options.text("prompt").pipe(Options.withDescription("The prompt"))
-const count = Options.integer("count").pipe(Options.withDescription("How many requests to send (a batch)"), Options.withDefault(1))
-const concurrency = Options.integer("concurrency").pipe(Options.withDescription("How many requests at once"), Options.withDefault(4))
+const count = numberFlag("count", "integer").pipe(Options.withDescription("How many requests to send (a batch)"), Options.withDefault(1))
+const concurrency = numberFlag("concurrency", "integer").pipe(Options.withDescription("How many requests at once"), Options.withDefault(4))
 
 const checkBatchFlags = (flags: { readonly count: number; readonly concurrency: number }): Effect.Effect<void, InputError> =>
   !Number.isSafeInteger(flags.count) || flags.count < 1 || flags.count > 100_000
@@ -308,7 +330,7 @@ const text = Command.make("text", { config: clientConfig, prompt: promptText, co
   }).pipe(Effect.scoped, Effect.provide(NodeHttpClient.layerUndici))
 ).pipe(Command.withDescription("Generate text along the config's text models (retries, breakers, fallback); --count for a batch"))
 
-const imageCount = Options.integer("images").pipe(Options.withDescription("Images per request (split into single calls for models that take one)"), Options.withDefault(1))
+const imageCount = numberFlag("images", "integer").pipe(Options.withDescription("Images per request (split into single calls for models that take one)"), Options.withDefault(1))
 // plain text: the parser's own path check dies on some paths (ENOTDIR); checkOutputDirectory says what is wrong
 const outDir = Options.text("out").pipe(Options.withDescription("Write each image to this directory (request-<i>-<n>.<ext>)"), Options.optional)
 
@@ -396,11 +418,16 @@ const image = Command.make("image", { config: clientConfig, prompt: promptText, 
   }).pipe(Effect.scoped, Effect.provide(NodeHttpClient.layerUndici))
 ).pipe(Command.withDescription("Generate images along the config's image models; URL outputs are downloaded at once; --out DIR saves them"))
 
-const videoSeconds = Options.integer("seconds").pipe(Options.withDescription("Length of the video in seconds"), Options.optional)
+const videoSeconds = numberFlag("seconds", "integer").pipe(Options.withDescription("Length of the video in seconds"), Options.optional)
 const videoOut = Options.text("out").pipe(Options.withDescription("Write the video to this file"), Options.optional)
 
 const video = Command.make("video", { config: clientConfig, prompt: promptText, seconds: videoSeconds, out: videoOut, json }, (flags) =>
   Effect.gen(function*() {
+    // checked here, so that a bad length is refused before anything starts and named by
+    // its flag (the request's own schema would only refuse it once the job is under way)
+    if (Option.isSome(flags.seconds) && flags.seconds.value < 1) {
+      return yield* new InputError({ message: `--seconds: must be a whole number of seconds, at least 1, got ${flags.seconds.value}` })
+    }
     const client = yield* clientFromFile(flags.config)
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
@@ -487,8 +514,8 @@ const video = Command.make("video", { config: clientConfig, prompt: promptText, 
   }).pipe(Effect.scoped, Effect.provide(NodeHttpClient.layerUndici))
 ).pipe(Command.withDescription("Generate a video along the config's video models: submit, poll, fall over, download at once"))
 
-const pagePort = Options.integer("port").pipe(Options.withDescription("Port of the page on 127.0.0.1 (0 = any free port)"), Options.withDefault(8787))
-const probeInterval = Options.integer("probe-interval").pipe(
+const pagePort = numberFlag("port", "integer").pipe(Options.withDescription("Port of the page on 127.0.0.1 (0 = any free port)"), Options.withDefault(8787))
+const probeInterval = numberFlag("probe-interval", "integer").pipe(
   Options.withDescription("Seconds between two probes of a model (each probe is a 1-token text or one image: it costs the model's price)"),
   Options.withDefault(300)
 )
@@ -505,8 +532,9 @@ const status = Command.make("status", { config: clientConfig, port: pagePort, pr
     if (!Number.isSafeInteger(flags.port) || flags.port < 0 || flags.port > 65_535) {
       return yield* new InputError({ message: `--port: must be a port from 0 to 65535, got ${flags.port}` })
     }
-    if (!Number.isSafeInteger(flags.probeInterval) || flags.probeInterval < 10) {
-      return yield* new InputError({ message: `--probe-interval: must be a whole number of seconds, at least 10, got ${flags.probeInterval}` })
+    // at most a day: past Effect's timer range (about 24 days) a probe would silently never run
+    if (!Number.isSafeInteger(flags.probeInterval) || flags.probeInterval < 10 || flags.probeInterval > 86_400) {
+      return yield* new InputError({ message: `--probe-interval: must be a whole number of seconds from 10 to 86400, got ${flags.probeInterval}` })
     }
     if (!Number.isSafeInteger(flags.videoProbeInterval) || flags.videoProbeInterval < 60) {
       return yield* new InputError({
@@ -554,9 +582,9 @@ const configFile = existingConfigFile.pipe(
   Options.withDescription("Simulator configuration (JSON); default: the built-in SPEC §4 scenario"),
   Options.optional
 )
-const port = Options.integer("port").pipe(Options.withDescription("Port on 127.0.0.1 (0 = any free port)"), Options.optional)
-const timeScale = Options.float("time-scale").pipe(Options.withDescription("Simulated seconds per real second"), Options.optional)
-const seed = Options.integer("seed").pipe(Options.withDescription("PRNG seed"), Options.optional)
+const port = numberFlag("port", "integer").pipe(Options.withDescription("Port on 127.0.0.1 (0 = any free port)"), Options.optional)
+const timeScale = numberFlag("time-scale", "number").pipe(Options.withDescription("Simulated seconds per real second"), Options.optional)
+const seed = numberFlag("seed", "integer").pipe(Options.withDescription("PRNG seed"), Options.optional)
 
 /**
  * Read and decode a simulator config file; errors name the file and field.
@@ -566,8 +594,9 @@ const seed = Options.integer("seed").pipe(Options.withDescription("PRNG seed"), 
 export const loadSimulatorConfig = (path: string): Effect.Effect<Simulator.SimulatorConfig, InputError, FileSystem.FileSystem> =>
   Effect.gen(function*() {
     const parsed = yield* readJsonFile(path).pipe(Effect.mapError((e) => new InputError({ message: e.message })))
-    return yield* Simulator.decodeConfig(parsed).pipe(
-      Effect.mapError((e) => new InputError({ message: `${path} is not a valid simulator config:\n${formatParseError(e).replace(/^/gm, "  ")}` }))
+    // the same checks as Simulator.decodeConfig; the report lists the first problems of a huge file
+    return yield* decodeBounded(Simulator.SimulatorConfig, [{ key: "models", entry: Simulator.ModelProfile }], parsed).pipe(
+      Effect.mapError((lines) => new InputError({ message: `${path} is not a valid simulator config:\n${lines.join("\n").replace(/^/gm, "  ")}` }))
     )
   })
 

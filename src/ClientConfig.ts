@@ -25,9 +25,9 @@ import type { FileSystem, HttpClient } from "@effect/platform"
 import { Config, Duration, Effect, Option, ParseResult, Redacted, Schema } from "effect"
 import * as CircuitBreaker from "./CircuitBreaker.js"
 import * as Gemini from "./Gemini.js"
-import { formatParseError } from "./internal/formatError.js"
+import { decodeBounded } from "./internal/boundedDecode.js"
 import { scrubSecrets } from "./Classification.js"
-import { readJsonFile } from "./internal/jsonFile.js"
+import { maxJsonDepth, readJsonFile, tooDeep } from "./internal/jsonFile.js"
 import * as ModelCapabilities from "./ModelCapabilities.js"
 import * as OpenAICompatible from "./OpenAICompatible.js"
 import type { ProviderService } from "./Provider.js"
@@ -91,6 +91,11 @@ const HttpUrl = Schema.String.pipe(
   })
 )
 
+const shortJson = (u: unknown): string => {
+  const text = Array.isArray(u) ? "an array" : JSON.stringify(u) ?? String(u)
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text
+}
+
 /**
  * Which adapter serves a model.
  *
@@ -122,6 +127,12 @@ export class ModelEntry extends Schema.Class<ModelEntry>("effect-ai-resilience/C
     capabilities: Schema.optional(ModelCapabilities.ModelCapabilities),
     /** Send the caller's trace context (`traceparent`, `b3`) to this provider (default: no, it is a third party). */
     propagateTracing: Schema.optional(Schema.Boolean)
+  }).annotations({
+    // an entry that is not an object: say what one looks like, not the whole type
+    message: (issue) =>
+      `Expected a model entry, an object with "model", "provider" and "apiKeyEnv", actual ${
+        issue._tag === "Type" ? shortJson(issue.actual) : "another type"
+      }`
   }).pipe(Schema.filter((entry) =>
     entry.provider === "openai-compatible" && entry.baseUrl === undefined
       ? { path: ["baseUrl"], message: "is required for provider \"openai-compatible\"" }
@@ -188,24 +199,32 @@ export class InvalidClientConfig extends Schema.TaggedError<InvalidClientConfig>
   { message: Schema.String }
 ) {}
 
+const modelLists = (["text", "image", "video"] as const).map((key) => ({ key, entry: ModelEntry }))
+
 /**
  * Decode a parsed file. Unknown fields are errors (a typo must not be
- * silently ignored).
+ * silently ignored). The message lists the first problems, each named by its
+ * field, and counts the rest: a file with thousands of bad entries is refused
+ * as quickly as a valid one of its size is read.
  *
  * @since 0.1.0
  */
 export const decode = (u: unknown, source = "the configuration"): Effect.Effect<ClientConfigFile, InvalidClientConfig> =>
-  typeof u !== "object" || u === null || Array.isArray(u)
-    ? Effect.fail(
-      new InvalidClientConfig({
-        message: `${source} is not a valid client config:\n  (root): Expected an object with "text", "image" and/or "video" model lists, actual ${
+  Effect.suspend(() => {
+    const invalid = (lines: ReadonlyArray<string>) =>
+      new InvalidClientConfig({ message: `${source} is not a valid client config:\n${lines.join("\n").replace(/^/gm, "  ")}` })
+    if (typeof u !== "object" || u === null || Array.isArray(u)) {
+      return Effect.fail(invalid([
+        `(root): Expected an object with "text", "image" and/or "video" model lists, actual ${
           Array.isArray(u) ? "an array" : JSON.stringify(u)?.slice(0, 80) ?? String(u)
         }`
-      })
-    )
-    : Schema.decodeUnknown(ClientConfigFile)(u, { onExcessProperty: "error", errors: "all" }).pipe(
-      Effect.mapError((e) => new InvalidClientConfig({ message: `${source} is not a valid client config:\n${formatParseError(e).replace(/^/gm, "  ")}` }))
-    )
+      ]))
+    }
+    // before decoding, which recurses: a tree too deep for the stack is named, not a crash
+    const deep = tooDeep(u)
+    if (deep !== undefined) return Effect.fail(invalid([`${deep}: nested deeper than ${maxJsonDepth} levels`]))
+    return decodeBounded(ClientConfigFile, modelLists, u).pipe(Effect.mapError(invalid))
+  })
 
 /**
  * Read, parse and decode a configuration file.

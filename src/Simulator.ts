@@ -118,7 +118,9 @@ export const VideoDialect = Schema.Literal("openai", "kling", "runway")
 export type VideoDialect = typeof VideoDialect.Type
 
 const Probability = Schema.Number.pipe(Schema.between(0, 1))
-const NonNegative = Schema.Number.pipe(Schema.nonNegative())
+// finite: JSON reads 1e309 as Infinity, and an infinite latency or interval is never a setting
+const NonNegative = Schema.Number.pipe(Schema.nonNegative(), Schema.finite())
+const Positive = Schema.Number.pipe(Schema.positive(), Schema.finite())
 const prob = Schema.optionalWith(Probability, { default: () => 0 })
 
 /** Slack for floating-point sums such as `0.1 + 0.2 + 0.7`. */
@@ -177,7 +179,7 @@ export class Latency extends Schema.Class<Latency>("effect-ai-resilience/Simulat
  */
 export class Outage extends Schema.Class<Outage>("effect-ai-resilience/Simulator/Outage")({
   startMinute: NonNegative,
-  durationMinutes: Schema.Number.pipe(Schema.positive()),
+  durationMinutes: Positive,
   fault: Schema.optionalWith(Fault, { default: () => "overloaded" as const }),
   probability: Schema.optionalWith(Probability, { default: () => 1 })
 }) {}
@@ -224,7 +226,7 @@ export class ModelProfile extends Schema.Class<ModelProfile>("effect-ai-resilien
   capabilities: Schema.optionalWith(Capabilities, { default: () => new Capabilities() }),
   latency: Schema.optionalWith(Latency, { default: () => new Latency() }),
   /** Latency multiplier for successful calls during an outage window or override. */
-  outageLatencyFactor: Schema.optionalWith(Schema.Number.pipe(Schema.positive()), { default: () => 3 }),
+  outageLatencyFactor: Schema.optionalWith(Positive, { default: () => 3 }),
   // `exact`: a missing key gets the default; no `| undefined` alternative that
   // would add "Expected undefined" next to the profile's own error.
   faults: Schema.optionalWith(FaultProfile, { default: () => new FaultProfile(), exact: true }),
@@ -235,7 +237,7 @@ export class ModelProfile extends Schema.Class<ModelProfile>("effect-ai-resilien
   dailyProfile: Schema.optionalWith(Schema.Boolean, { default: () => false }),
   video: Schema.optionalWith(VideoTiming, { default: () => new VideoTiming() }),
   /** Generated file URLs answer 403 this many simulated seconds after creation. */
-  urlTtlSeconds: Schema.optionalWith(Schema.Number.pipe(Schema.positive()), { default: () => 3600 })
+  urlTtlSeconds: Schema.optionalWith(Positive, { default: () => 3600 })
 }) {}
 
 /** `2026-01-15T10:00:00+09:00`, `2026-01-15T01:00Z`, `2026-01-15T01:00:00.250Z`. */
@@ -281,6 +283,24 @@ const ModelProfiles = Schema.Array(ModelProfile).annotations({ title: "an array 
 )
 
 /**
+ * The slowest time scale: a thousand real seconds per simulated one. Real
+ * waits are simulated ones divided by the scale, so a scale near zero makes
+ * them infinite.
+ *
+ * @since 0.1.0
+ */
+export const minTimeScale = 0.001
+
+/**
+ * The fastest time scale: a million simulated seconds (eleven days) per real
+ * one. The simulated clock must stay a date: far faster, it leaves the range
+ * of a JavaScript date within weeks (and timestamps would go `null`).
+ *
+ * @since 0.1.0
+ */
+export const maxTimeScale = 1_000_000
+
+/**
  * The simulator's configuration. All durations are in simulated time; real
  * time is simulated time divided by `timeScale`.
  *
@@ -288,8 +308,11 @@ const ModelProfiles = Schema.Array(ModelProfile).annotations({ title: "an array 
  */
 export class SimulatorConfig extends Schema.Class<SimulatorConfig>("effect-ai-resilience/Simulator/SimulatorConfig")({
   seed: Schema.optionalWith(Schema.Int, { default: () => 1 }),
-  /** Simulated seconds per real second. */
-  timeScale: Schema.optionalWith(Schema.Number.pipe(Schema.positive()), { default: () => 1 }),
+  /** Simulated seconds per real second, from {@link minTimeScale} to {@link maxTimeScale}. */
+  timeScale: Schema.optionalWith(
+    Schema.Number.pipe(Schema.positive(), Schema.finite(), Schema.between(minTimeScale, maxTimeScale)),
+    { default: () => 1 }
+  ),
   /** The simulated clock at start. */
   startAt: Schema.optionalWith(IsoTimestamp, { default: () => "2026-01-15T10:00:00+09:00" }),
   /** If present, only these keys are accepted; otherwise any non-empty key. */

@@ -248,3 +248,150 @@ describe("the binary itself", () => {
     expect(provider.connections - before).toBe(0)
   }, 60_000)
 })
+
+/** `{"x": {"x": … {} …}}` nested `levels` deep, written as text (JSON.stringify itself recurses). */
+const nested = (levels: number) => `${"{\"x\": ".repeat(levels - 1)}{}${"}".repeat(levels - 1)}`
+
+describe("bad input refused quickly: size, depth and number of problems are bounded", () => {
+  it.live("thousands of bad entries: the first 20 problems, each named, and a count of the rest", () =>
+    Effect.gen(function*() {
+      const bad = Array.from({ length: 5000 }, (_, i) => ({ ...model(), model: `m-${i}`, provider: "anthropic" }))
+      const path = write(JSON.stringify({ text: bad }))
+      const before = provider.connections
+      const { code, stderr, stdout } = yield* run(["text", "--config", path, "--prompt", "hi"], withKey)
+      expect(code).toBe(2)
+      const listed = stderr.split("\n").filter((line) => /^ {2}text\[\d+\]\.provider: Expected "openai-compatible" \| "gemini", actual "anthropic"$/.test(line))
+      expect(listed.map((line) => /\[(\d+)\]/.exec(line)![1])).toEqual(Array.from({ length: 20 }, (_, i) => String(i)))
+      expect(stderr).toContain("  … and 4980 more entries with problems not listed")
+      expect(stderr.split("\n").length).toBeLessThan(25)
+      expect(stdout).toBe("")
+      expect(provider.connections - before).toBe(0)
+    }))
+
+  it.live("problems beyond the first 20 are counted across the lists, and a bad top-level field is still named", () =>
+    Effect.gen(function*() {
+      const bad = (n: number) => Array.from({ length: n }, () => ({ ...model(), timeout: "soon" }))
+      const path = write(JSON.stringify({ text: [model(), ...bad(15)], image: bad(10), video: [model(), 0], retyr: {} }))
+      const { code, stderr, stdout } = yield* run(["text", "--config", path, "--prompt", "hi"], withKey)
+      expect(code).toBe(2)
+      expect(stderr).toContain(`text[15].timeout: Expected a duration such as "30 seconds" or "2 minutes", actual "soon"`)
+      expect(stderr).toContain(`image[3].timeout: Expected a duration such as "30 seconds"`)
+      expect(stderr).toMatch(/retyr: is unexpected/)
+      // 20 lines: the typo, 15 text entries, 4 image entries; image[4] is the 21st line,
+      // and the 5 image entries after it and the one in video were not decoded in full
+      expect(stderr).not.toContain("image[4]")
+      expect(stderr).toContain("  … and 1 more problem and 6 more entries with problems not listed")
+      expect(stderr.split("\n")).toHaveLength(22)
+      expect(stdout).toBe("")
+    }))
+
+  it.live("an entry that is not an object is named with what an entry looks like, not the whole type", () =>
+    Effect.gen(function*() {
+      const path = write(JSON.stringify({ text: [model(), 0] }))
+      const { code, stderr } = yield* run(["text", "--config", path, "--prompt", "hi"], withKey)
+      expect(code).toBe(2)
+      expect(stderr).toContain(`text[1]: Expected a model entry, an object with "model", "provider" and "apiKeyEnv", actual 0`)
+      expect(stderr).not.toContain("readonly")
+    }))
+
+  it.live("a file over 1 MiB is refused as such, named, before it is parsed", () =>
+    Effect.gen(function*() {
+      // valid JSON and a valid config but for its size
+      const path = write(`${json({ text: [model()] })}${" ".repeat(1024 * 1024)}`)
+      const before = provider.connections
+      const { code, stderr, stdout } = yield* run(["text", "--config", path, "--prompt", "hi"], withKey)
+      expect(code).toBe(2)
+      expect(stderr).toBe(`error: ${path} is larger than the 1 MiB limit of a configuration file`)
+      expect(stdout).toBe("")
+      expect(provider.connections - before).toBe(0)
+    }))
+
+  it.live("a config nested 5000 levels deep: exit 2 naming the place, no stack overflow", () =>
+    Effect.gen(function*() {
+      const path = write(`{"text": [{"model": "m", "provider": "gemini", "apiKeyEnv": "${KEY_VAR}", "capabilities": ${nested(5000)}}]}`)
+      const { code, stderr, stdout } = yield* run(["text", "--config", path, "--prompt", "hi"], withKey)
+      expect(code).toBe(2)
+      expect(stderr).toBe(`error: ${path}: text[0].capabilities.x.x.x.x.x…: nested deeper than 64 levels`)
+      expect(stdout).toBe("")
+    }))
+
+  it.live("the same limits hold for a simulator config", () =>
+    Effect.gen(function*() {
+      const deep = write(`{"models": [{"id": "m", "vendor": "v", "kind": "text", "capabilities": ${nested(5000)}}]}`)
+      const a = yield* run(["simulate", "--config", deep], {})
+      expect([a.code, a.stdout]).toEqual([2, ""])
+      expect(a.stderr).toBe(`error: ${deep}: models[0].capabilities.x.x.x.x.x…: nested deeper than 64 levels`)
+      const many = write(JSON.stringify({ models: Array.from({ length: 3000 }, () => 0) }))
+      const b = yield* run(["simulate", "--config", many], {})
+      expect([b.code, b.stdout]).toEqual([2, ""])
+      expect(b.stderr.split("\n").filter((line) => /^ {2}models\[\d+\]: /.test(line))).toHaveLength(20)
+      expect(b.stderr).toContain("… and 2980 more entries with problems not listed")
+    }))
+
+  it.live("nesting up to the limit is not refused for its depth", () =>
+    Effect.gen(function*() {
+      // 64 levels in all: the root, the list, the entry, capabilities and 60 below it
+      const path = write(`{"text": [{"model": "m", "provider": "gemini", "apiKeyEnv": "${KEY_VAR}", "capabilities": ${nested(61)}}]}`)
+      const { code, stderr } = yield* run(["text", "--config", path, "--prompt", "hi"], withKey)
+      expect(code).toBe(2)
+      expect(stderr).not.toContain("nested deeper")
+      expect(stderr).toMatch(/text\[0\]\.capabilities\.x: is unexpected/)
+    }))
+})
+
+interface FlagCase {
+  readonly args: ReadonlyArray<string>
+  /** The whole of stderr: one line naming the flag. */
+  readonly says: string
+}
+
+const flagCases = (config: string): ReadonlyArray<FlagCase> => [
+  { args: ["simulate", "--time-scale", "1e309"], says: `--time-scale: must be a finite number, got "1e309"` },
+  { args: ["simulate", "--time-scale", "Infinity"], says: `--time-scale: must be a finite number, got "Infinity"` },
+  { args: ["simulate", "--time-scale", "NaN"], says: `--time-scale: must be a finite number, got "NaN"` },
+  { args: ["simulate", "--time-scale", "-1"], says: "error: invalid simulator settings (from --time-scale):\n  timeScale: Expected a positive number, actual -1" },
+  {
+    args: ["simulate", "--time-scale", "1e7"],
+    says: "error: invalid simulator settings (from --time-scale):\n  timeScale: Expected a number between 0.001 and 1000000, actual 10000000"
+  },
+  { args: ["simulate", "--port", "1e309"], says: `--port: must be an integer, got "1e309"` },
+  { args: ["simulate", "--seed", "NaN"], says: `--seed: must be an integer, got "NaN"` },
+  { args: ["simulate", "--seed", "2.5"], says: `--seed: must be an integer, got "2.5"` },
+  { args: ["video", "--config", config, "--prompt", "hi", "--seconds", "-3"], says: "error: --seconds: must be a whole number of seconds, at least 1, got -3" },
+  { args: ["video", "--config", config, "--prompt", "hi", "--seconds", "0"], says: "error: --seconds: must be a whole number of seconds, at least 1, got 0" },
+  { args: ["video", "--config", config, "--prompt", "hi", "--seconds", "1e309"], says: `--seconds: must be an integer, got "1e309"` },
+  { args: ["video", "--config", config, "--prompt", "hi", "--seconds", "NaN"], says: `--seconds: must be an integer, got "NaN"` },
+  { args: ["text", "--config", config, "--prompt", "hi", "--count", "1e309"], says: `--count: must be an integer, got "1e309"` },
+  { args: ["text", "--config", config, "--prompt", "hi", "--count", "-1"], says: "error: --count: must be an integer from 1 to 100000, got -1" },
+  { args: ["text", "--config", config, "--prompt", "hi", "--concurrency", "Infinity"], says: `--concurrency: must be an integer, got "Infinity"` },
+  { args: ["image", "--config", config, "--prompt", "hi", "--images", "NaN"], says: `--images: must be an integer, got "NaN"` },
+  { args: ["image", "--config", config, "--prompt", "hi", "--images", "-2"], says: "error: --images: must be an integer from 1 to 10, got -2" },
+  { args: ["status", "--config", config, "--port", "NaN"], says: `--port: must be an integer, got "NaN"` },
+  { args: ["status", "--config", config, "--probe-interval", "1e309"], says: `--probe-interval: must be an integer, got "1e309"` },
+  { args: ["status", "--config", config, "--probe-interval", "100000"], says: "error: --probe-interval: must be a whole number of seconds from 10 to 86400, got 100000" },
+  { args: ["demo", "--requests", "NaN"], says: `--requests: must be an integer, got "NaN"` },
+  { args: ["demo", "--seed", "1e309"], says: `--seed: must be an integer, got "1e309"` },
+  { args: ["demo", "--status-port", "-1"], says: "error: --status-port: must be a port from 0 to 65535, got -1" }
+]
+
+describe("numeric flags: NaN, Infinity, 1e309 and out-of-range values are refused with one line naming the flag, exit 2", () => {
+  it.live("every command", () =>
+    Effect.gen(function*() {
+      const config = write(json({ text: [model()], image: [model()], video: [model()] }))
+      const before = provider.connections
+      for (const { args, says } of flagCases(config)) {
+        const { code, stderr, stdout } = yield* run(args, withKey)
+        expect({ args, code, stderr: stderr.trim(), stdout }).toEqual({ args, code: 2, stderr: says, stdout: "" })
+      }
+      expect(provider.connections - before).toBe(0)
+    }))
+
+  it.live("a simulator config file with an infinite time scale or latency (JSON reads 1e309 as Infinity)", () =>
+    Effect.gen(function*() {
+      const path = write(`{"timeScale": 1e309, "models": [{"id": "m", "vendor": "v", "kind": "text", "latency": {"medianMs": 1e309}}]}`)
+      const { code, stderr, stdout } = yield* run(["simulate", "--config", path], {})
+      expect([code, stdout]).toEqual([2, ""])
+      expect(stderr).toContain("  timeScale: Expected a finite number, actual Infinity")
+      expect(stderr).toContain("  models[0].latency.medianMs: Expected a finite number, actual Infinity")
+    }))
+})

@@ -1,6 +1,6 @@
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { ConfigProvider, Duration, Effect } from "effect"
+import { ConfigProvider, Duration, Effect, Exit, Fiber } from "effect"
 import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -81,4 +81,50 @@ describe("ClientConfig", () => {
       expect(built.text?.[0]?.provider).toBe(built.image?.[1]?.provider)
       expect(JSON.stringify(built)).not.toContain(KEY)
     }).pipe(Effect.provide(HttpLive)))
+
+  it.effect("thousands of bad entries: the first 20 problems, each named, then how many entries were left out", () =>
+    Effect.gen(function*() {
+      const message = yield* errorOf({ image: [gemini, ...Array.from({ length: 3000 }, () => ({ ...gemini, price: -1 }))] })
+      const lines = message.split("\n")
+      expect(lines[0]).toBe("models.json is not a valid client config:")
+      expect(lines.slice(1, 21).map((line) => /^ {2}image\[(\d+)\]\.price: Expected a non-negative number/.exec(line)?.[1])).toEqual(
+        Array.from({ length: 20 }, (_, i) => String(i + 1))
+      )
+      expect(lines.slice(21)).toEqual(["  … and 2980 more entries with problems not listed"])
+    }))
+
+  it.effect("a large valid file decodes in full, in order", () =>
+    Effect.gen(function*() {
+      const file = yield* ClientConfig.decode({ text: Array.from({ length: 10_000 }, (_, i) => ({ ...gateway, model: `m-${i}` })) })
+      expect(file.text).toHaveLength(10_000)
+      expect(file.text[9_999]?.model).toBe("m-9999")
+    }))
+
+  it.effect("an object nested too deep is refused with the place named, before decoding (no stack overflow)", () =>
+    Effect.gen(function*() {
+      const root: Record<string, unknown> = {}
+      let inner = root
+      for (let i = 0; i < 100_000; i++) {
+        const next: Record<string, unknown> = {}
+        inner.deeper = next
+        inner = next
+      }
+      const message = yield* errorOf({ image: [{ ...gemini, capabilities: root }] })
+      expect(message).toBe("models.json is not a valid client config:\n  image[0].capabilities.deeper.deeper.deeper.deeper.deeper…: nested deeper than 64 levels")
+    }))
+
+  it.live("checking a huge list lets the event loop run (so a signal is handled) and can be interrupted", () =>
+    Effect.gen(function*() {
+      const huge = { text: Array.from({ length: 50_000 }, () => 0) }
+      // a timer due at once fires while the list is checked, not after
+      let fired = false
+      const timer = setTimeout(() => {
+        fired = true
+      }, 0)
+      const firedBeforeTheEnd = yield* Effect.flip(ClientConfig.decode(huge)).pipe(Effect.map(() => fired))
+      clearTimeout(timer)
+      expect(firedBeforeTheEnd).toBe(true)
+      const fiber = yield* Effect.fork(ClientConfig.decode(huge))
+      expect(Exit.isInterrupted(yield* Fiber.interrupt(fiber))).toBe(true)
+    }))
 })

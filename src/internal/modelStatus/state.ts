@@ -40,10 +40,14 @@ const positive = (value: number | undefined, fallback: number) =>
 export const settings = (options: ModelStatusOptions): Settings => {
   const models: Array<Settings["models"][number]> = []
   const lists: Record<string, ReadonlyArray<string>> = {}
+  // a set, not a scan of the models so far: thousands of models must not be quadratic
+  const seen = new Set<string>()
   for (const [list, entries] of Object.entries(options.lists)) {
     lists[list] = entries.map((e) => e.model)
     entries.forEach((e, rank) => {
-      if (!models.some((m) => m.model === e.model)) models.push({ model: e.model, vendor: e.vendor ?? "unknown", list, rank })
+      if (seen.has(e.model)) return
+      seen.add(e.model)
+      models.push({ model: e.model, vendor: e.vendor ?? "unknown", list, rank })
     })
   }
   return {
@@ -194,7 +198,12 @@ export const evaluate = (
   }
   // SPEC §7: every model of one vendor failing at once is one vendor-wide outage
   const vendors = new Map<string, Array<string>>()
-  for (const m of settings.models) vendors.set(m.vendor, [...(vendors.get(m.vendor) ?? []), m.model])
+  for (const m of settings.models) {
+    // appended in place: copying the list for each model is quadratic in a vendor's models
+    const names = vendors.get(m.vendor)
+    if (names === undefined) vendors.set(m.vendor, [m.model])
+    else names.push(m.model)
+  }
   const vendorOutages: Array<State["vendorOutages"][number]> = []
   for (const [vendor, names] of vendors) {
     if (names.length < 2 || !names.every((n) => models.get(n)?.health === "unavailable")) continue
