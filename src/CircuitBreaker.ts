@@ -1,5 +1,5 @@
 /**
- * A per-model circuit breaker (SPEC §5). Effect has retries, time-outs and
+ * A per-model circuit breaker. Effect has retries, time-outs and
  * rate limiters but no circuit breaker; this is one.
  *
  * - **closed**: calls go through. Their outcomes are kept in a sliding time
@@ -51,6 +51,7 @@ import {
   SynchronizedRef
 } from "effect"
 import type { HardReason } from "./Failure.js"
+import { definedOnly } from "./internal/options.js"
 import * as Window from "./internal/circuitBreaker/window.js"
 
 /**
@@ -72,17 +73,17 @@ export type State = "closed" | "open" | "half-open"
  *
  * | option | default | source |
  * |---|---|---|
- * | `window` | 60 s | SPEC §5 (sliding 60 s window) |
+ * | `window` | 60 s | the last minute of outcomes |
  * | `buckets` | 12 (5 s each) | |
- * | `minimumCalls` | 5 | SPEC §5 (≥ 5 calls) |
- * | `failureRateThreshold` | 0.3 | SPEC §5 (failure rate ≥ 30 %) |
- * | `consecutiveFailures` | 5 | issue #3 §2 (low-traffic models still trip) |
- * | `openDuration` | 300 s | SPEC §5 (recovery time) |
- * | `openBackoffFactor` | 2 | issue #3 §2 |
- * | `maxOpenDuration` | 10 min | issue #3 §2 (backoff, capped): a trial is one request, so the cap keeps the return to a recovered model within 10 min (bench §1: 30 min held it off for ~20 min) |
- * | `halfOpenProbes` | 1 | SPEC §5 ("a trial request") |
+ * | `minimumCalls` | 5 | a breaker needs a sample before it judges: at least 5 calls |
+ * | `failureRateThreshold` | 0.3 | opens at a failure rate of 30 % or more |
+ * | `consecutiveFailures` | 5 | models with little traffic (video) still trip |
+ * | `openDuration` | 300 s | five minutes for an overload to ease before a trial |
+ * | `openBackoffFactor` | 2 | longer after each failed trial |
+ * | `maxOpenDuration` | 10 min | capped: a trial is one request, so the cap keeps the return to a recovered model within 10 min (the outage replay benchmark measured it: a 30 min cap held it off for ~20 min) |
+ * | `halfOpenProbes` | 1 | one trial request decides whether the model is back |
  * | `lastResortInterval` | 10 s | at most one last-resort trial (`lastResort`) per model in this time while its breaker is open |
- * | `isFailure` | `HardFailure` with reason `Overloaded`, `ServerError`, `Timeout`, `Network` or `RateLimited` | issue #3 §2 |
+ * | `isFailure` | `HardFailure` with reason `Overloaded`, `ServerError`, `Timeout`, `Network` or `RateLimited` | failures that say the model is unwell; a 400 or a filtered prompt says nothing about it |
  *
  * @example
  * ```ts
@@ -96,32 +97,32 @@ export type State = "closed" | "open" | "half-open"
  */
 export interface CircuitBreakerOptions {
   /** Length of the sliding window. Finite, > 0. Default 60 s. */
-  readonly window?: Duration.DurationInput
+  readonly window?: Duration.DurationInput | undefined
   /** How many buckets the window is cut into. Integer ≥ 1. Default 12 (5 s each). */
-  readonly buckets?: number
+  readonly buckets?: number | undefined
   /** Calls the window must hold before the failure rate is judged. Integer ≥ 1. Default 5. */
-  readonly minimumCalls?: number
+  readonly minimumCalls?: number | undefined
   /** Failure rate (0 < r ≤ 1) at or above which the breaker opens. Default 0.3. */
-  readonly failureRateThreshold?: number
+  readonly failureRateThreshold?: number | undefined
   /** Failures in a row that open the breaker whatever the window holds. Integer ≥ 1, or `Infinity` to turn off. Default 5. */
-  readonly consecutiveFailures?: number
+  readonly consecutiveFailures?: number | undefined
   /** How long the breaker stays open the first time. Finite, > 0. Default 300 s. */
-  readonly openDuration?: Duration.DurationInput
+  readonly openDuration?: Duration.DurationInput | undefined
   /** Each failed probe multiplies the open time by this. Finite, ≥ 1. Default 2. */
-  readonly openBackoffFactor?: number
+  readonly openBackoffFactor?: number | undefined
   /** The open time never exceeds this. Finite, ≥ `openDuration`. Default 10 minutes. */
-  readonly maxOpenDuration?: Duration.DurationInput
+  readonly maxOpenDuration?: Duration.DurationInput | undefined
   /** Trial calls admitted at once when half-open; all must succeed to close. Integer ≥ 1. Default 1. */
-  readonly halfOpenProbes?: number
+  readonly halfOpenProbes?: number | undefined
   /** While open, at most one last-resort trial ({@link CircuitBreaker} `lastResort`) starts in this time. Finite, > 0. Default 10 s. */
-  readonly lastResortInterval?: Duration.DurationInput
+  readonly lastResortInterval?: Duration.DurationInput | undefined
   /**
    * Does this error (or defect) count against the model? Errors for which it
    * returns false, or throws, are recorded as successes (the model answered);
    * defects for which it does are not recorded at all (a bug says nothing
    * about the model).
    */
-  readonly isFailure?: (error: unknown) => boolean
+  readonly isFailure?: ((error: unknown) => boolean) | undefined
 }
 
 /**
@@ -435,11 +436,6 @@ const resolve = (
     } satisfies Resolved
   })
 }
-
-const definedOnly = (options: object | undefined): Record<string, unknown> =>
-  options === undefined || options === null
-    ? {}
-    : Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined))
 
 // ---------------------------------------------------------------------------
 // the state machine (pure)
@@ -835,7 +831,7 @@ export class CircuitBreakers extends Context.Tag("effect-ai-resilience/CircuitBr
  * @since 0.1.0
  */
 export const layer = (
-  options?: CircuitBreakerOptions & { readonly perModel?: Readonly<Record<string, CircuitBreakerOptions>> }
+  options?: CircuitBreakerOptions & { readonly perModel?: Readonly<Record<string, CircuitBreakerOptions>> | undefined }
 ): Layer.Layer<CircuitBreakers, InvalidCircuitBreakerOptions> =>
   Layer.effect(
     CircuitBreakers,

@@ -579,7 +579,7 @@ const status = Command.make("status", { config: clientConfig, port: pagePort, pr
 ))
 
 const configFile = existingConfigFile.pipe(
-  Options.withDescription("Simulator configuration (JSON); default: the built-in SPEC §4 scenario"),
+  Options.withDescription("Simulator configuration (JSON); default: the built-in scenario (five image models, two text, three video)"),
   Options.optional
 )
 const port = numberFlag("port", "integer").pipe(Options.withDescription("Port on 127.0.0.1 (0 = any free port)"), Options.optional)

@@ -1,5 +1,5 @@
 /**
- * The client's configuration file (issue #4 §6): the models of each operation
+ * The client's configuration file (what the CLI reads): the models of each operation
  * in priority order — provider kind, base URL, model id, the environment
  * variable that holds its key, vendor, price and capabilities — and the
  * policies' options. Decoded with Schema: a bad file is an
@@ -25,6 +25,7 @@ import type { FileSystem, HttpClient } from "@effect/platform"
 import { Config, Duration, Effect, Option, ParseResult, Redacted, Schema } from "effect"
 import * as CircuitBreaker from "./CircuitBreaker.js"
 import * as Gemini from "./Gemini.js"
+import { definedOnly } from "./internal/options.js"
 import { decodeBounded } from "./internal/boundedDecode.js"
 import { scrubSecrets } from "./Classification.js"
 import { maxJsonDepth, readJsonFile, tooDeep } from "./internal/jsonFile.js"
@@ -121,7 +122,7 @@ export class ModelEntry extends Schema.Class<ModelEntry>("effect-ai-resilience/C
     vendor: Schema.optional(Schema.NonEmptyTrimmedString),
     /** Price of one successful call (per image for image models). */
     price: Schema.optional(Schema.Number.pipe(Schema.nonNegative(), Schema.finite())),
-    /** Time-out of one HTTP exchange (default 180 s, SPEC §8). */
+    /** Time-out of one HTTP exchange (default 180 s: a degraded image call takes 60–100+ s). */
     timeout: Schema.optional(DurationText),
     /** What an image model accepts (n per call, response_format / output_format); see `ModelCapabilities`. */
     capabilities: Schema.optional(ModelCapabilities.ModelCapabilities),
@@ -245,10 +246,6 @@ export const load = (path: string): Effect.Effect<ClientConfigFile, InvalidClien
 export const entries = (file: ClientConfigFile): ReadonlyArray<{ readonly list: "text" | "image" | "video"; readonly rank: number; readonly entry: ModelEntry }> =>
   (["text", "image", "video"] as const).flatMap((list) => file[list].map((entry, rank) => ({ list, rank, entry })))
 
-type DefinedOnly<A> = { [K in keyof A]?: Exclude<A[K], undefined> }
-
-const definedOnly = <A extends object>(a: A | undefined): DefinedOnly<A> =>
-  a === undefined ? {} : Object.fromEntries(Object.entries(a).filter(([, v]) => v !== undefined)) as DefinedOnly<A>
 
 /**
  * The retry options of the file.

@@ -2,7 +2,7 @@
  * The provider simulator: a real HTTP server on the loopback interface that
  * speaks the wire formats of AI generation APIs (OpenAI-compatible chat,
  * images and videos in three dialects, Gemini `generateContent`) and fails
- * the way real providers fail (SPEC §1, §2, §9, §10), with a per-model fault
+ * the way real providers fail (HTTP errors with their real bodies, soft failures in a 200, image and video quirks), with a per-model fault
  * profile, outage windows, a daily load shape and a simulated clock.
  *
  * It is deterministic under a seed: every model draws from its own PRNG
@@ -109,7 +109,7 @@ export const ModelKind = Schema.Literal("text", "image", "video")
 export type ModelKind = typeof ModelKind.Type
 
 /**
- * The wire format of a video model's task API (SPEC §10).
+ * The wire format of a video model's task API (OpenAI, Kling and Runway differ in paths and status words).
  *
  * @since 0.1.0
  */
@@ -233,7 +233,7 @@ export class ModelProfile extends Schema.Class<ModelProfile>("effect-ai-resilien
   /** The wait the provider asks for on 429, in simulated seconds. */
   retryAfterSeconds: Schema.optionalWith(NonNegative, { default: () => 20 }),
   outages: Schema.optionalWith(Schema.Array(Outage), { default: () => [] }),
-  /** Add the SPEC §1 daily load shape (by simulated hour, JST) to `overloaded`. */
+  /** Add the daily load shape developers report (by simulated hour, JST: about 35 % 503s at 01–03, 40 % at 10–12, 45 % at 21–24) to `overloaded`. */
   dailyProfile: Schema.optionalWith(Schema.Boolean, { default: () => false }),
   video: Schema.optionalWith(VideoTiming, { default: () => new VideoTiming() }),
   /** Generated file URLs answer 403 this many simulated seconds after creation. */
@@ -365,7 +365,7 @@ export const makeConfig = (input: SimulatorConfigInput): SimulatorConfig =>
   Schema.decodeSync(SimulatorConfig)(input, { errors: "all" })
 
 /**
- * The SPEC §4 scenario: five image models in priority order (the primary in a
+ * The demo's scenario: the five image models of a usual priority list, in order (the primary in a
  * 90-minute overload from the start), two text models and one video model per
  * dialect; one simulated hour is six real seconds.
  *

@@ -56,8 +56,7 @@ describe("Wording", () => {
     expect(pointersInFiles(files)).toEqual([])
   })
 
-  // enabled once src/ is reworded
-  it.skip("src/ refers to no spec section or issue number", () => {
+  it("src/ refers to no spec section or issue number", () => {
     const files = filesUnder(join(root, "src"))
     expect(files.length).toBeGreaterThan(10)
     expect(pointersInFiles(files)).toEqual([])

@@ -196,7 +196,7 @@ export const evaluate = (
       write(model, { ...m, reason: v.reason })
     }
   }
-  // SPEC §7: every model of one vendor failing at once is one vendor-wide outage
+  // every model of one vendor failing at once is one vendor-wide outage
   const vendors = new Map<string, Array<string>>()
   for (const m of settings.models) {
     // appended in place: copying the list for each model is quadratic in a vendor's models
@@ -210,7 +210,7 @@ export const evaluate = (
     const previous = state.vendorOutages.find((o) => o.vendor === vendor)
     vendorOutages.push(previous ?? { vendor, since: Math.max(...names.map((n) => models.get(n)!.since)), models: names })
   }
-  // SPEC §7: after promoteAfter without recovery, the best available fallback becomes the primary,
+  // after promoteAfter without recovery (longer than a reported outage lasts), the best available fallback becomes the primary,
   // and stays so until the primary is normal again (not merely available: delayed keeps it)
   const promotions: Array<State["promotions"][number]> = []
   for (const [list, names] of Object.entries(settings.lists)) {
