@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Deferred, Duration, Effect, Either, Exit, Fiber, Option, Ref, type Scope, Stream, TestClock } from "effect"
+import { Chunk, Deferred, Duration, Effect, Either, Fiber, Option, Ref, type Scope, Stream, TestClock } from "effect"
+import { headNow } from "./support/clock.js"
 import * as CircuitBreaker from "../src/CircuitBreaker.js"
 import { HardFailure, type HardReason, SilentFailure } from "../src/Failure.js"
 import * as Window from "../src/internal/circuitBreaker/window.js"
@@ -34,18 +35,6 @@ const collect = (changes: Effect.Effect<Stream.Stream<CircuitBreaker.Transition>
     return Effect.map(Fiber.join(fiber), Chunk.toReadonlyArray)
   })
 
-/**
- * The first element `stream` has for a reader started now, without the clock
- * moving: none when it has nothing (rather than waiting for ever).
- */
-const headNow = <A>(stream: Stream.Stream<A>) =>
-  Effect.gen(function*() {
-    const reader = yield* Effect.fork(Stream.runHead(stream))
-    yield* TestClock.adjust(0) // the reader runs until it has an element or waits for one
-    const polled = yield* Fiber.poll(reader)
-    yield* Fiber.interrupt(reader)
-    return Option.isSome(polled) && Exit.isSuccess(polled.value) ? polled.value.value : Option.none()
-  })
 
 describe("CircuitBreaker", () => {
   it("defaults: 60 s window in 12 buckets, >= 5 calls, 30 % failures or 5 in a row, 300 s open (x2 after a failed trial, up to 10 min), 1 trial", () => {

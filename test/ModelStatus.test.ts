@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Effect, Exit, Fiber, Logger, Option, Queue, type Scope, Stream, TestClock } from "effect"
+import { Cause, Effect, Logger, Option, Queue, type Scope, Stream, TestClock } from "effect"
+import { headNow } from "./support/clock.js"
 import * as CircuitBreaker from "../src/CircuitBreaker.js"
 import { HardFailure } from "../src/Failure.js"
 import * as ModelStatus from "../src/ModelStatus.js"
@@ -27,18 +28,6 @@ const collect = <A>(subscribe: Effect.Effect<Stream.Stream<A>, never, Scope.Scop
     return Effect.as(Effect.repeatN(Effect.yieldNow(), 20), seen)
   })
 
-/**
- * The first element `stream` has for a reader started now, without the clock
- * moving: none when it has nothing (rather than waiting for ever).
- */
-const headNow = <A>(stream: Stream.Stream<A>) =>
-  Effect.gen(function*() {
-    const reader = yield* Effect.fork(Stream.runHead(stream))
-    yield* TestClock.adjust(0) // the reader runs until it has an element or waits for one
-    const polled = yield* Fiber.poll(reader)
-    yield* Fiber.interrupt(reader)
-    return Option.isSome(polled) && Exit.isSuccess(polled.value) ? polled.value.value : Option.none()
-  })
 
 /** An alert hook that hands every change to a queue the test takes from. */
 const alertQueue = Effect.map(Queue.unbounded<ModelStatus.StatusChange>(), (queue) => ({

@@ -21,7 +21,6 @@ import { NodeContext } from "@effect/platform-node"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Cause, Console, Effect, Exit, Fiber, Layer, Logger, LogLevel, Schema, TestClock } from "effect"
 import { mkdtempSync, writeFileSync } from "node:fs"
-import * as Http from "node:http"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { inspect } from "node:util"
@@ -32,6 +31,7 @@ import { Message } from "../src/TextGeneration.js"
 import { settle } from "./support/clock.js"
 import { HttpLive, testConfig } from "./support/simulator.js"
 import { ENCODING_NAMES, startHostile } from "./support/hostileProvider.js"
+import { keyEchoServer } from "./support/keyEchoServer.js"
 import { leaksBySurface as leaksBySurfaceOf, renderLogLine, show } from "./support/leaks.js"
 
 // ---------------------------------------------------------------------------
@@ -190,64 +190,39 @@ const codeOf = (exit: Exit.Exit<number, unknown>): number | string => (Exit.isSu
  * - `echo-503`: an overloaded gateway quoting the key raw and URL-encoded (retried, falls over);
  * - `echo-urlenc`: the key URL-encoded in a URL of the message.
  */
-const startEcho = Effect.acquireRelease(
-  Effect.async<{ readonly url: string; readonly server: Http.Server; readonly received: () => number; readonly keys: Set<string> }>((resume) => {
-    let received = 0
-    const keys = new Set<string>()
-    const server = Http.createServer((req, res) => {
-      let body = ""
-      req.on("data", (chunk: Buffer) => { body += chunk.toString("utf8") })
-      req.on("end", () => {
-        received++
-        const auth = req.headers["authorization"]
-        const key = typeof auth === "string" ? auth.replace(/^Bearer /, "") : String(req.headers["x-goog-api-key"] ?? "")
-        keys.add(key)
-        const google = (req.url ?? "").startsWith("/v1beta/")
-        const mode = /echo-(401|400|masked|503|urlenc)/.exec(`${req.url ?? ""} ${body}`)?.[1] ?? "401"
-        const send = (status: number, payload: unknown) => {
-          res.writeHead(status, { "content-type": "application/json" })
-          res.end(JSON.stringify(payload))
-        }
-        const masked = `${key.slice(0, 5)}***${key.slice(-7)}`
-        switch (mode) {
-          case "401":
-            return google
-              ? send(400, {
-                error: {
-                  code: 400,
-                  message: `API key not valid: ${key}. Please pass a valid API key.`,
-                  status: "INVALID_ARGUMENT",
-                  details: [{ "@type": "type.googleapis.com/google.rpc.ErrorInfo", reason: "API_KEY_INVALID", metadata: { key } }]
-                }
-              })
-              : send(401, { error: { message: `Incorrect API key provided: ${key}. You can find your API key at https://gateway.example/keys.`, type: "invalid_request_error", param: null, code: "invalid_api_key" } })
-          case "masked":
-            return send(401, { error: { message: `Incorrect API key provided: ${masked}. You can find your API key at https://gateway.example/keys.`, type: "invalid_request_error", param: null, code: "invalid_api_key" } })
-          case "400":
-            return google
-              ? send(400, { error: { code: 400, message: `Invalid JSON payload received. Unknown name "${key}": Cannot find field.`, status: "INVALID_ARGUMENT" } })
-              : send(400, { error: { message: `Invalid value '${key}' for header 'authorization': malformed key.`, type: "invalid_request_error", param: key, code: "invalid_value" } })
-          case "503":
-            return google
-              ? send(503, { error: { code: 503, message: `The model is overloaded (key ${key}, ${encodeURIComponent(key)}). Please try again later.`, status: "UNAVAILABLE" } })
-              : send(503, { error: { message: `This model is currently experiencing high demand (key ${key}, ${encodeURIComponent(key)}).`, code: "upstream_error", status: 503 } })
-          default:
-            return send(401, { error: { message: `The request to https://upstream.example/v1/generate?key=${encodeURIComponent(key)} was rejected.`, type: "invalid_request_error", param: null, code: "invalid_api_key" } })
-        }
-      })
-    })
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      const port = typeof address === "object" && address !== null ? address.port : 0
-      resume(Effect.succeed({ url: `http://127.0.0.1:${port}`, server, received: () => received, keys }))
-    })
-  }),
-  ({ server }) =>
-    Effect.async<void>((resume) => {
-      server.closeAllConnections()
-      server.close(() => resume(Effect.void))
-    })
-)
+const startEcho = keyEchoServer(({ path, body, key, google }, res) => {
+  const mode = /echo-(401|400|masked|503|urlenc)/.exec(`${path} ${body}`)?.[1] ?? "401"
+  const send = (status: number, payload: unknown) => {
+    res.writeHead(status, { "content-type": "application/json" })
+    res.end(JSON.stringify(payload))
+  }
+  const masked = `${key.slice(0, 5)}***${key.slice(-7)}`
+  switch (mode) {
+    case "401":
+      return google
+        ? send(400, {
+          error: {
+            code: 400,
+            message: `API key not valid: ${key}. Please pass a valid API key.`,
+            status: "INVALID_ARGUMENT",
+            details: [{ "@type": "type.googleapis.com/google.rpc.ErrorInfo", reason: "API_KEY_INVALID", metadata: { key } }]
+          }
+        })
+        : send(401, { error: { message: `Incorrect API key provided: ${key}. You can find your API key at https://gateway.example/keys.`, type: "invalid_request_error", param: null, code: "invalid_api_key" } })
+    case "masked":
+      return send(401, { error: { message: `Incorrect API key provided: ${masked}. You can find your API key at https://gateway.example/keys.`, type: "invalid_request_error", param: null, code: "invalid_api_key" } })
+    case "400":
+      return google
+        ? send(400, { error: { code: 400, message: `Invalid JSON payload received. Unknown name "${key}": Cannot find field.`, status: "INVALID_ARGUMENT" } })
+        : send(400, { error: { message: `Invalid value '${key}' for header 'authorization': malformed key.`, type: "invalid_request_error", param: key, code: "invalid_value" } })
+    case "503":
+      return google
+        ? send(503, { error: { code: 503, message: `The model is overloaded (key ${key}, ${encodeURIComponent(key)}). Please try again later.`, status: "UNAVAILABLE" } })
+        : send(503, { error: { message: `This model is currently experiencing high demand (key ${key}, ${encodeURIComponent(key)}).`, code: "upstream_error", status: 503 } })
+    default:
+      return send(401, { error: { message: `The request to https://upstream.example/v1/generate?key=${encodeURIComponent(key)} was rejected.`, type: "invalid_request_error", param: null, code: "invalid_api_key" } })
+  }
+})
 
 /** The simulator (no latency, no random faults) with the fake keys as its accepted keys. */
 const startSim = Simulator.make(testConfig({ apiKeys: [SK_KEY, GW_KEY] }))

@@ -13,9 +13,9 @@
  * carry the key; a video task that is accepted as already failed, quoting it,
  * as every poll of it does).
  */
-import { Effect, FastCheck as fc } from "effect"
-import * as Http from "node:http"
+import { type Effect, FastCheck as fc, type Scope } from "effect"
 import { base64, png } from "../../src/internal/simulator/assets.js"
+import { type KeyEchoServer, keyEchoServer } from "./keyEchoServer.js"
 
 const hex = (c: string, width: number) => c.charCodeAt(0).toString(16).padStart(width, "0")
 const chars = (key: string) => [...key]
@@ -61,13 +61,8 @@ const ECHO = "\u0000ECHO"
 /** Header values cannot hold what some spellings produce: they get the raw key's base64 then (still a leak if unscrubbed). */
 const headerValue = (echo: string, key: string): string => (/^[\x21-\x7e ]*$/.test(echo) ? echo : Buffer.from(key).toString("base64"))
 
-export interface HostileProvider {
-  readonly url: string
-  /** How many requests it answered. */
-  readonly received: () => number
-  /** The keys it was sent. */
-  readonly keys: ReadonlySet<string>
-}
+/** The hostile provider: what it received (its URL, request count and the keys it was sent). */
+export type HostileProvider = KeyEchoServer
 
 const modeOf = (text: string): { readonly encoding: Encoding; readonly outcome: "error" | "503" | "ok" } => {
   const m = /hostile-([A-Za-z0-9]+?)(?:-(503|ok))?(?=[^A-Za-z0-9-]|$)/.exec(text)
@@ -76,94 +71,66 @@ const modeOf = (text: string): { readonly encoding: Encoding; readonly outcome: 
 }
 
 /** Start the hostile provider in the current scope. */
-export const startHostile: Effect.Effect<HostileProvider, never, import("effect").Scope.Scope> = Effect.acquireRelease(
-  Effect.async<HostileProvider & { readonly server: Http.Server }>((resume) => {
-    let received = 0
-    const keys = new Set<string>()
-    const server = Http.createServer((req, res) => {
-      let body = ""
-      req.on("data", (chunk: Buffer) => {
-        body += chunk.toString("utf8")
+export const startHostile: Effect.Effect<HostileProvider, never, Scope.Scope> = keyEchoServer(({ method, path, body, key, google }, res) => {
+  const { encoding, outcome } = modeOf(`${path} ${body}`)
+  const echo = ENCODINGS[encoding](key)
+  const send = (status: number, payload: unknown) => {
+    res.writeHead(status, { "content-type": "application/json", "x-request-id": headerValue(echo, key) })
+    res.end(jsonWith(payload, echo, encoding))
+  }
+  if (outcome !== "ok") {
+    const status = outcome === "503" ? 503 : google ? 400 : 401
+    return google
+      ? send(status, {
+        error: {
+          code: status,
+          message: `${outcome === "503" ? "The model is overloaded" : "API key not valid"}: ${ECHO}. Please pass a valid API key.`,
+          status: ECHO,
+          details: [{ "@type": "type.googleapis.com/google.rpc.ErrorInfo", reason: outcome === "503" ? "OVERLOADED" : "API_KEY_INVALID", metadata: { key: ECHO } }]
+        },
+        request_id: ECHO
       })
-      req.on("end", () => {
-        received++
-        const auth = req.headers["authorization"]
-        const key = typeof auth === "string" ? auth.replace(/^Bearer /, "") : String(req.headers["x-goog-api-key"] ?? "")
-        keys.add(key)
-        const path = req.url ?? ""
-        const google = path.startsWith("/v1beta/")
-        const { encoding, outcome } = modeOf(`${path} ${body}`)
-        const echo = ENCODINGS[encoding](key)
-        const send = (status: number, payload: unknown) => {
-          res.writeHead(status, { "content-type": "application/json", "x-request-id": headerValue(echo, key) })
-          res.end(jsonWith(payload, echo, encoding))
-        }
-        if (outcome !== "ok") {
-          const status = outcome === "503" ? 503 : google ? 400 : 401
-          return google
-            ? send(status, {
-              error: {
-                code: status,
-                message: `${outcome === "503" ? "The model is overloaded" : "API key not valid"}: ${ECHO}. Please pass a valid API key.`,
-                status: ECHO,
-                details: [{ "@type": "type.googleapis.com/google.rpc.ErrorInfo", reason: outcome === "503" ? "OVERLOADED" : "API_KEY_INVALID", metadata: { key: ECHO } }]
-              },
-              request_id: ECHO
-            })
-            : send(status, {
-              error: {
-                message: `${outcome === "503" ? "This model is currently experiencing high demand" : "Incorrect API key provided"}: ${ECHO}.`,
-                type: ECHO,
-                param: ECHO,
-                code: outcome === "503" ? "upstream_error" : ECHO,
-                ...(outcome === "503" ? { status: 503 } : {})
-              },
-              request_id: ECHO
-            })
-        }
-        if (google) {
-          const image = body.includes("IMAGE")
-          return send(200, {
-            candidates: [{
-              content: { role: "model", parts: image ? [{ text: `Here it is, ${ECHO}` }, { inlineData: { mimeType: "image/png", data: base64(png("hostile")) } }] : [{ text: `Hello. ${ECHO}` }] },
-              finishReason: "STOP"
-            }],
-            responseId: ECHO
-          })
-        }
-        if (path.startsWith("/v1/chat/completions")) {
-          return send(200, {
-            id: "chatcmpl-1",
-            object: "chat.completion",
-            model: "hostile",
-            choices: [{ index: 0, message: { role: "assistant", content: `Hello. ${ECHO}` }, finish_reason: "stop" }]
-          })
-        }
-        if (path.startsWith("/v1/images/generations")) {
-          return send(200, { created: 1, data: [{ b64_json: base64(png("hostile")), revised_prompt: `A kite for ${ECHO}` }] })
-        }
-        if (req.method === "POST" && path.startsWith("/v1/videos")) {
-          // already failed: the caller learns it without waiting for a poll
-          return send(200, { id: `task-hostile-${encoding}-ok`, object: "video", status: "failed", error: { code: ECHO, message: `render failed for ${ECHO}` } })
-        }
-        if (path.startsWith("/v1/videos/")) {
-          return send(200, { id: path.slice("/v1/videos/".length), object: "video", status: "failed", error: { code: ECHO, message: `render failed for ${ECHO}` } })
-        }
-        return send(404, { error: { message: `no route for ${ECHO}`, type: "invalid_request_error", code: "not_found" } })
+      : send(status, {
+        error: {
+          message: `${outcome === "503" ? "This model is currently experiencing high demand" : "Incorrect API key provided"}: ${ECHO}.`,
+          type: ECHO,
+          param: ECHO,
+          code: outcome === "503" ? "upstream_error" : ECHO,
+          ...(outcome === "503" ? { status: 503 } : {})
+        },
+        request_id: ECHO
       })
+  }
+  if (google) {
+    const image = body.includes("IMAGE")
+    return send(200, {
+      candidates: [{
+        content: { role: "model", parts: image ? [{ text: `Here it is, ${ECHO}` }, { inlineData: { mimeType: "image/png", data: base64(png("hostile")) } }] : [{ text: `Hello. ${ECHO}` }] },
+        finishReason: "STOP"
+      }],
+      responseId: ECHO
     })
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      const port = typeof address === "object" && address !== null ? address.port : 0
-      resume(Effect.succeed({ url: `http://127.0.0.1:${port}`, server, received: () => received, keys }))
+  }
+  if (path.startsWith("/v1/chat/completions")) {
+    return send(200, {
+      id: "chatcmpl-1",
+      object: "chat.completion",
+      model: "hostile",
+      choices: [{ index: 0, message: { role: "assistant", content: `Hello. ${ECHO}` }, finish_reason: "stop" }]
     })
-  }),
-  ({ server }) =>
-    Effect.async<void>((resume) => {
-      server.closeAllConnections()
-      server.close(() => resume(Effect.void))
-    })
-)
+  }
+  if (path.startsWith("/v1/images/generations")) {
+    return send(200, { created: 1, data: [{ b64_json: base64(png("hostile")), revised_prompt: `A kite for ${ECHO}` }] })
+  }
+  if (method === "POST" && path.startsWith("/v1/videos")) {
+    // already failed: the caller learns it without waiting for a poll
+    return send(200, { id: `task-hostile-${encoding}-ok`, object: "video", status: "failed", error: { code: ECHO, message: `render failed for ${ECHO}` } })
+  }
+  if (path.startsWith("/v1/videos/")) {
+    return send(200, { id: path.slice("/v1/videos/".length), object: "video", status: "failed", error: { code: ECHO, message: `render failed for ${ECHO}` } })
+  }
+  return send(404, { error: { message: `no route for ${ECHO}`, type: "invalid_request_error", code: "not_found" } })
+})
 
 // ---------------------------------------------------------------------------
 // the same idea as an arbitrary, for property tests and the fuzz
@@ -192,11 +159,11 @@ export const PER_CHAR: Readonly<Record<string, (c: string) => string>> = {
  */
 export const spelledPiece = (key: string): fc.Arbitrary<{ readonly plain: string; readonly spelled: string }> =>
   fc.integer({ min: Math.min(8, key.length), max: key.length })
-    .chain((length) => fc.integer({ min: 0, max: key.length - length }).map((start) => key.slice(start, start + length)))
-    .chain((plain) =>
-      fc.oneof(
-        { weight: 3, arbitrary: fc.tuple(fc.array(fc.constantFrom(...Object.keys(PER_CHAR)), { minLength: 1, maxLength: 3 }), fc.array(fc.nat(), { minLength: plain.length, maxLength: plain.length }))
-          .map(([ways, choice]) => [...plain].map((c, i) => PER_CHAR[ways[choice[i]! % ways.length]!]!(c)).join("")) },
-        { weight: 1, arbitrary: fc.tuple(fc.constantFrom("", "x", "xy"), fc.boolean()).map(([pad, url]) => Buffer.from(`${pad}${plain}`).toString(url ? "base64url" : "base64")) }
-      ).map((spelled) => ({ plain, spelled }))
-    )
+  .chain((length) => fc.integer({ min: 0, max: key.length - length }).map((start) => key.slice(start, start + length)))
+  .chain((plain) =>
+    fc.oneof(
+      { weight: 3, arbitrary: fc.tuple(fc.array(fc.constantFrom(...Object.keys(PER_CHAR)), { minLength: 1, maxLength: 3 }), fc.array(fc.nat(), { minLength: plain.length, maxLength: plain.length }))
+        .map(([ways, choice]) => [...plain].map((c, i) => PER_CHAR[ways[choice[i]! % ways.length]!]!(c)).join("")) },
+      { weight: 1, arbitrary: fc.tuple(fc.constantFrom("", "x", "xy"), fc.boolean()).map(([pad, url]) => Buffer.from(`${pad}${plain}`).toString(url ? "base64url" : "base64")) }
+    ).map((spelled) => ({ plain, spelled }))
+  )
