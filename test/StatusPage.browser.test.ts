@@ -30,16 +30,22 @@ const watchViolations = (page: Page) =>
   )
 const violations = (page: Page) => Effect.promise(() => page.evaluate(() => (window as unknown as { violations: Array<string> }).violations))
 
+/** The simulator and a client with two image models on it: the primary the page watches, and its fallback. */
+const imageClient = Effect.gen(function*() {
+  const { gemini, openai, sim } = yield* startSimulator()
+  const client = yield* ResilientClient.make({
+    image: [
+      { model: "gemini-2.5-flash-image", provider: gemini, vendor: "google" },
+      { model: "gpt-image-1.5", provider: openai, vendor: "openai" }
+    ]
+  })
+  return { client, sim }
+})
+
 describeWithService(Chromium, "status page in real headless Chromium", () => {
   it.live("a model's row turns red when the simulator takes it down and green when it comes back, live, without a reload", () =>
     Effect.gen(function*() {
-      const { gemini, openai, sim } = yield* startSimulator()
-      const client = yield* ResilientClient.make({
-        image: [
-          { model: "gemini-2.5-flash-image", provider: gemini, vendor: "google" },
-          { model: "gpt-image-1.5", provider: openai, vendor: "openai" }
-        ]
-      })
+      const { client, sim } = yield* imageClient
       const server = yield* NodeStatusServer.make().pipe(Effect.provideService(ModelStatus.ModelStatus, client.status))
       const browser = yield* launchBrowser
       const page = yield* Effect.promise(() => browser.newPage())
@@ -74,13 +80,7 @@ describeWithService(Chromium, "status page in real headless Chromium", () => {
 
   it.live("with a token: the page asks for it once, then runs on the session cookie — live events included — under the policy", () =>
     Effect.gen(function*() {
-      const { gemini, openai, sim } = yield* startSimulator()
-      const client = yield* ResilientClient.make({
-        image: [
-          { model: "gemini-2.5-flash-image", provider: gemini, vendor: "google" },
-          { model: "gpt-image-1.5", provider: openai, vendor: "openai" }
-        ]
-      })
+      const { client, sim } = yield* imageClient
       const token = "page-token-9f8e7d6c5b4a"
       const server = yield* NodeStatusServer.make({ token: Redacted.make(token) }).pipe(Effect.provideService(ModelStatus.ModelStatus, client.status))
       const browser = yield* launchBrowser

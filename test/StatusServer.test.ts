@@ -43,6 +43,20 @@ const fill = (port: number, max: number) =>
     return open
   })
 
+/** Read the event stream for the length of the scope: each snapshot it sends, in a queue. */
+const subscribe = (url: string) =>
+  Effect.gen(function*() {
+    const response = yield* HttpClient.get(`${url}/status/events`)
+    const received = yield* Queue.unbounded<ModelStatus.StatusSnapshot>()
+    yield* response.stream.pipe(
+      Stream.decodeText(),
+      Stream.mapConcat((chunk) => chunk.split("\n\n").filter((e) => e.startsWith("data: "))),
+      Stream.runForEach((e) => Queue.offer(received, JSON.parse(e.slice(6)) as ModelStatus.StatusSnapshot)),
+      Effect.forkScoped
+    )
+    return { response, received }
+  })
+
 describe("StatusServer", () => {
   it.scoped("serve runs on the HttpServer the app provides, with the Host check and the security headers", () =>
     Effect.gen(function*() {
@@ -66,15 +80,8 @@ describe("StatusServer", () => {
   it.scoped("GET /status/events sends the snapshot at once and again on every change", () =>
     Effect.gen(function*() {
       const { server, status } = yield* serve
-      const response = yield* HttpClient.get(`${server.url}/status/events`)
+      const { received, response } = yield* subscribe(server.url)
       expect(response.headers["content-type"]).toMatch(/^text\/event-stream/)
-      const received = yield* Queue.unbounded<ModelStatus.StatusSnapshot>()
-      yield* response.stream.pipe(
-        Stream.decodeText(),
-        Stream.mapConcat((chunk) => chunk.split("\n\n").filter((e) => e.startsWith("data: "))),
-        Stream.runForEach((e) => Queue.offer(received, JSON.parse(e.slice(6)) as ModelStatus.StatusSnapshot)),
-        Effect.forkScoped
-      )
       const first = yield* Queue.take(received)
       expect(first.models[0]).toMatchObject({ model: "gemini-3-pro-image-preview", health: "normal" })
       // failures until the model turns unavailable; the change must arrive as an event
@@ -246,14 +253,7 @@ describe("StatusServer", () => {
       const { server, status } = yield* serve
       const clients = yield* Effect.forEach([1, 2, 3], () =>
         Effect.gen(function*() {
-          const response = yield* HttpClient.get(`${server.url}/status/events`)
-          const received = yield* Queue.unbounded<ModelStatus.StatusSnapshot>()
-          yield* response.stream.pipe(
-            Stream.decodeText(),
-            Stream.mapConcat((chunk) => chunk.split("\n\n").filter((e) => e.startsWith("data: "))),
-            Stream.runForEach((e) => Queue.offer(received, JSON.parse(e.slice(6)) as ModelStatus.StatusSnapshot)),
-            Effect.forkScoped
-          )
+          const { received } = yield* subscribe(server.url)
           expect((yield* Queue.take(received)).models[0]?.health).toBe("normal")
           return received
         }))
