@@ -6,7 +6,7 @@
  * that pulled something in.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { readFileSync } from "node:fs"
+import { readdirSync, readFileSync, statSync } from "node:fs"
 import { dirname, join, relative, resolve } from "node:path"
 
 const src = resolve(import.meta.dirname, "..", "src")
@@ -86,5 +86,27 @@ describe("entry points", () => {
     expect(cli.external.has("@effect/cli")).toBe(true)
     expect(cli.modules.has("Simulator.ts")).toBe(true)
     expect(runtimeImports(`import type { A } from "./a.js"\nexport type { B } from "./b.js"\nexport * as C from "./c.js"\nimport { type D, e } from "./d.js"`)).toEqual(["./c.js", "./d.js"])
+  })
+
+  it("no module of src/ reaches itself again through runtime imports (no load-order cycle)", () => {
+    const files: Array<string> = []
+    const walkDir = (dir: string) => {
+      for (const name of readdirSync(join(src, dir))) {
+        const rel = dir === "" ? name : `${dir}/${name}`
+        if (statSync(join(src, rel)).isDirectory()) walkDir(rel)
+        else if (rel.endsWith(".ts")) files.push(rel)
+      }
+    }
+    walkDir("")
+    const cycles = files.flatMap((file) => {
+      const reached = walk(file).modules
+      // a module that imports something leading back to it: the chain names the way round
+      return [...reached.entries()].filter(([target]) =>
+        target !== file && runtimeImports(readFileSync(join(src, target), "utf8")).some((spec) =>
+          spec.startsWith(".") && relative(src, resolve(dirname(join(src, target)), spec)).replace(/\.js$/, ".ts") === file
+        )
+      ).map(([, chain]) => `${[...chain, file].join(" → ")}`).slice(0, 1)
+    })
+    expect(cycles).toEqual([])
   })
 })
