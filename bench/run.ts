@@ -111,11 +111,11 @@ const main = async () => {
     const perCall = (x: number | undefined) => (x === undefined ? "n/a" : Number.isInteger(x) ? String(x) : x.toFixed(2))
     const countsOf = (variant: string) => overhead.counts.find((c) => c.variant === variant)!.counts
     const countTable = [
-      "| per call (success path) | fibers forked | spans started | metric updates | of which Effect's fiber metrics |",
-      "|---|---:|---:|---:|---:|",
+      "| per call (success path) | fibers forked | spans started | metric updates | of which Effect's fiber metrics | Effect run-loop steps |",
+      "|---|---:|---:|---:|---:|---:|",
       ...overhead.counts.map(({ counts, variant }) =>
         `| ${rows.find((r) => r.variant.startsWith(variant))!.variant} | ${perCall(counts.fibersForked)} | ${perCall(counts.spansStarted)} | ` +
-        `${perCall(counts.metricUpdates)} | ${perCall(counts.runtimeMetricUpdates)} |`
+        `${perCall(counts.metricUpdates)} | ${perCall(counts.runtimeMetricUpdates)} | ${perCall(counts.effectSteps)} |`
       )
     ].join("\n")
     const pieceTable = [
@@ -137,7 +137,7 @@ const main = async () => {
       "`Effect.timeoutFail` (120 s), a `Ref` consecutive breaker per model, one `Effect.withSpan`. cockatiel and opossum add a retry, " +
       "a breaker and a time-out only, over a bare promise. Counts: " +
       `${countsOf("(b)").calls} calls of each Effect variant after the timed rounds, under a supervisor counting forked fibers, ` +
-      "a tracer counting started spans, and every metric hook counting its updates; every counted call of (b) was served by the primary at its first attempt. " +
+      "a tracer counting started spans, every metric hook counting its updates, and the run loop reporting each step (one per primitive operation, in every fiber); every counted call of (b) was served by the primary at its first attempt. " +
       "Effect's default runtime keeps fiber metrics, so each forked fiber also updates five `effect_fiber_*` metrics (counted in the last column). " +
       "The in-memory provider takes no deadline of its own, so every time-out here is one the pipeline runs itself."
     const piecesWhat = "Where the time goes: the baseline's parts, and each of the floor's jobs alone on the baseline, timed in the same rounds as the variants above."

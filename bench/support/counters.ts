@@ -1,11 +1,14 @@
 /**
  * Exact per-call counts for the overhead benchmark: fibers forked, spans
- * started and metric updates while a number of calls run. Counting costs
+ * started, metric updates and Effect run-loop steps while a number of calls
+ * run. Counting costs
  * time of its own (a supervisor makes the runtime report every step), so it
  * runs apart from the timed rounds.
  *
  * - Fibers: a supervisor whose `onStart` counts; every fiber forked inside
  *   the supervised region (daemons and race legs too) inherits it.
+ * - Steps: the same supervisor's `onEffect`, which the run loop calls for
+ *   every operation while op supervision is on.
  * - Spans: a tracer that counts `span` and hands it to the tracer in use.
  * - Metric updates: every hook in the global metric registry, the ones
  *   already made and the ones made while counting, counts its `update` and
@@ -13,7 +16,7 @@
  *   the hook it got on its first update, so wrapping the hook objects
  *   themselves is what reaches every update, not only new keys.
  */
-import { Effect, Metric, Supervisor, Tracer } from "effect"
+import { Effect, Metric, RuntimeFlags, RuntimeFlagsPatch, Supervisor, Tracer } from "effect"
 import type * as MetricHook from "effect/MetricHook"
 import type * as MetricKey from "effect/MetricKey"
 import type * as MetricKeyType from "effect/MetricKeyType"
@@ -22,6 +25,12 @@ export interface Counts {
   readonly calls: number
   readonly fibersForked: number
   readonly spansStarted: number
+  /**
+   * Effect run-loop steps (one per primitive operation evaluated, in the
+   * calling fiber and every fiber it forks): how much interpreting a call
+   * takes, whatever the operations are.
+   */
+  readonly effectSteps: number
   /** `undefined` when this Effect version's registry could not be reached. */
   readonly metricUpdates: number | undefined
   /**
@@ -36,13 +45,20 @@ export interface Counts {
 
 class ForkCounter extends Supervisor.AbstractSupervisor<number> {
   started = 0
+  steps = 0
   get value() {
     return Effect.sync(() => this.started)
   }
   override onStart(): void {
     this.started++
   }
+  override onEffect(): void {
+    this.steps++
+  }
 }
+
+// the run loop reports each step to the supervisor only under this flag
+const opSupervision = RuntimeFlagsPatch.enable(RuntimeFlags.OpSupervision)
 
 interface MutableHook {
   update: (input: unknown) => void
@@ -139,6 +155,7 @@ export const countPerCall = <A, E>(
     return Effect.suspend(() => {
       const metrics = countMetricUpdates()
       return loop.pipe(
+        Effect.withRuntimeFlagsPatch(opSupervision),
         Effect.supervised(forks),
         Effect.withTracer(tracer),
         Effect.ensuring(Effect.sync(() => metrics.stop())),
@@ -151,6 +168,7 @@ export const countPerCall = <A, E>(
             calls,
             fibersForked: forks.started / calls,
             spansStarted: spans / calls,
+            effectSteps: forks.steps / calls,
             metricUpdates: metricUpdates === undefined ? undefined : metricUpdates.total / calls,
             runtimeMetricUpdates: runtime === undefined ? undefined : runtime / calls,
             byName: metricUpdates === undefined
