@@ -19,7 +19,7 @@ import * as Replay from "./replay.js"
 type Section = "replay" | "overhead" | "http" | "memory" | "imports"
 const ALL: ReadonlyArray<Section> = ["replay", "overhead", "http", "memory", "imports"]
 
-const fmtNs = (ns: number) => (ns >= 1000 ? `${(ns / 1000).toFixed(2)} µs` : `${ns.toFixed(0)} ns`)
+const fmtNs = (ns: number) => (Math.abs(ns) >= 1000 ? `${(ns / 1000).toFixed(2)} µs` : `${ns.toFixed(0)} ns`)
 const arg = (name: string): string | undefined => {
   const i = process.argv.indexOf(name)
   return i === -1 ? undefined : process.argv[i + 1]
@@ -85,9 +85,11 @@ const main = async () => {
 
   if (only.includes("overhead")) {
     console.log("## Overhead …")
-    const rows = await Overhead.run(quick ? { calls: 5_000, rounds: 3 } : {})
+    const overhead = await Overhead.run(quick ? { calls: 5_000, rounds: 3 } : {})
+    const rows = overhead.rows
     const by = (prefix: string) => rows.find((r) => r.variant.startsWith(prefix))!.nsPerCall
     const addedB = by("(b)") - by("(a)")
+    const addedE = by("(e)") - by("(a)")
     const addedC = by("(c)") - by("bare promise")
     const addedD = by("(d)") - by("bare promise")
     const table = [
@@ -98,28 +100,79 @@ const main = async () => {
     const summary = [
       "| added overhead | per call |",
       "|---|---:|",
-      `| (b) full pipeline over (a) the bare Effect call | ${fmtNs(addedB)} |`,
+      `| (b) full pipeline over (a) the baseline | ${fmtNs(addedB)} |`,
+      `| (e) Effect floor over (a) the baseline | ${fmtNs(addedE)} |`,
       `| (c) cockatiel over the bare promise | ${fmtNs(addedC)} |`,
       `| (d) opossum over the bare promise | ${fmtNs(addedD)} |`,
-      `| ratio (b) / (c) | ${(addedB / addedC).toFixed(2)} |`
+      `| ratio (b) / (c): target ≤ 2, stretch ≤ 1 | ${(addedB / addedC).toFixed(2)} |`,
+      `| ratio (b) / (e) | ${(addedB / addedE).toFixed(2)} |`,
+      `| ratio (e) / (c) | ${(addedE / addedC).toFixed(2)} |`
     ].join("\n")
-    const what = "The full pipeline is `ResilientClient.generateText` with its defaults over a chain of three models (in-memory provider): " +
+    const perCall = (x: number | undefined) => (x === undefined ? "n/a" : Number.isInteger(x) ? String(x) : x.toFixed(2))
+    const countsOf = (variant: string) => overhead.counts.find((c) => c.variant === variant)!.counts
+    const countTable = [
+      "| per call (success path) | fibers forked | spans started | metric updates | of which Effect's fiber metrics | Effect run-loop steps |",
+      "|---|---:|---:|---:|---:|---:|",
+      ...overhead.counts.map(({ counts, variant }) =>
+        `| ${rows.find((r) => r.variant.startsWith(variant))!.variant} | ${perCall(counts.fibersForked)} | ${perCall(counts.spansStarted)} | ` +
+        `${perCall(counts.metricUpdates)} | ${perCall(counts.runtimeMetricUpdates)} | ${perCall(counts.effectSteps)} |`
+      )
+    ].join("\n")
+    const pieceTable = [
+      "| piece (Effect, built per call) | time per call | over (a) |",
+      "|---|---:|---:|",
+      ...overhead.pieces.map((p) =>
+        `| ${p.variant} | ${fmtNs(p.nsPerCall)} | ${p.variant.startsWith("(a) +") ? fmtNs(p.nsPerCall - by("(a)")) : ""} |`
+      )
+    ].join("\n")
+    const byName = countsOf("(b)").byName
+    const breakdown = byName.length === 0 ? "" : "Metric updates per call of (b), by metric: " +
+      byName.map(([name, n]) => `\`${name}\` ${perCall(n)}`).join(", ") + "."
+    const what = "The baseline (a) is the provider call the pipeline makes, built per call: the request built from the input as the client builds it, " +
+      "then the in-memory provider's own effect (made by `Provider.make`, so the request is checked against its Schema). " +
+      "The full pipeline (b) is `ResilientClient.generateText` with its defaults over a chain of three models on that provider: " +
       "request sharing, status ordering and ramp, fallback chain, retry with budget, breaker, load control (rate limit + bulkhead), " +
-      "attempt time-out, classification, status recording, metrics and two spans (request, attempt). cockatiel and opossum add a retry, " +
-      "a breaker and a time-out only."
-    console.log(`${table}\n\n${summary}\n`)
-    md.push("## Overhead (success path, in-memory provider)", "", what, "", table, "", summary, "")
-    verdicts.push(`Overhead: (b)'s added overhead <= (c)'s: ${addedB <= addedC ? "met" : "NOT met"} (${fmtNs(addedB)} vs ${fmtNs(addedC)})`)
-    verdicts.push(`Overhead: (b)'s added overhead < 5 µs: ${addedB < 5_000 ? "met" : "NOT met"} (${fmtNs(addedB)})`)
+      "attempt time-out, classification, status recording, metrics and spans. The Effect floor (e) is a hand-written pipeline doing the same jobs " +
+      "on the same calls: `Effect.orElse` over the three models, `Effect.retry` with a jittered exponential Schedule (4 attempts), " +
+      "`Effect.timeoutFail` (120 s), a `Ref` consecutive breaker per model, one `Effect.withSpan`. cockatiel and opossum add a retry, " +
+      "a breaker and a time-out only, over a bare promise. Counts: " +
+      `${countsOf("(b)").calls} calls of each Effect variant after the timed rounds, under a supervisor counting forked fibers, ` +
+      "a tracer counting started spans, every metric hook counting its updates, and the run loop reporting each step (one per primitive operation, in every fiber); every counted call of (b) was served by the primary at its first attempt. " +
+      "Effect's default runtime keeps fiber metrics, so each forked fiber also updates five `effect_fiber_*` metrics (counted in the last column). " +
+      "The in-memory provider takes no deadline of its own, so every time-out here is one the pipeline runs itself."
+    const piecesWhat = "Where the time goes: the baseline's parts, and each of the floor's jobs alone on the baseline, timed in the same rounds as the variants above."
+    console.log(`${table}\n\n${summary}\n\n${countTable}\n\n${breakdown}\n\n${pieceTable}\n`)
+    md.push(
+      "## Overhead (success path, in-memory provider)",
+      "",
+      what,
+      "",
+      table,
+      "",
+      summary,
+      "",
+      countTable,
+      "",
+      ...(breakdown === "" ? [] : [breakdown, ""]),
+      piecesWhat,
+      "",
+      pieceTable,
+      ""
+    )
+    verdicts.push(`Overhead: (b)'s added overhead <= 2× (c)'s: ${addedB <= 2 * addedC ? "met" : "NOT met"} (${fmtNs(addedB)} vs 2 × ${fmtNs(addedC)})`)
+    verdicts.push(`Overhead (stretch): (b)'s added overhead <= (c)'s: ${addedB <= addedC ? "met" : "NOT met"} (${fmtNs(addedB)} vs ${fmtNs(addedC)})`)
+    const forked = countsOf("(b)").fibersForked
+    verdicts.push(`Overhead: 0 fibers forked per call on the success path: ${forked === 0 ? "met" : "NOT met"} (${perCall(forked)})`)
     panels.push({
       title: "Overhead added to a call that succeeds at once",
-      caption: "µs per call over the bare call (lower is better)",
+      caption: "µs per call over the same call without resilience (lower is better)",
       bars: [
         { label: "(b) this toolkit, full pipeline", value: addedB / 1000, text: fmtNs(addedB), ours: true },
+        { label: "(e) Effect floor, hand-written", value: addedE / 1000, text: fmtNs(addedE) },
         { label: "(c) cockatiel retry+breaker+timeout", value: addedC / 1000, text: fmtNs(addedC) },
         { label: "(d) opossum", value: addedD / 1000, text: fmtNs(addedD) }
       ],
-      marker: { value: 5, label: "5 µs" }
+      marker: { value: (2 * addedC) / 1000, label: "2× cockatiel" }
     })
   }
 
