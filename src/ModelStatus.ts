@@ -159,7 +159,7 @@ export class ModelStatus extends Context.Tag("effect-ai-resilience/ModelStatus")
  * | `recentSamples` | 5 successful calls (median; a verdict needs at least 3 of them) | a median of 5 rides out one slow call |
  * | `unavailableAfter` | 3 consecutive failures | failures in a row mark a model before its breaker has a sample |
  * | `shareWindow` | the last 100 served requests of each list | |
- * | `isFailure` | a `hard` failure with reason `Overloaded`, `ServerError`, `Timeout`, `Network` or `RateLimited`, or one of unknown kind | what the breaker counts |
+ * | `isFailure` | a `hard` failure that `countsAgainstModel` (reason `Overloaded`, `ServerError`, `Timeout`, `Network` or `RateLimited`), or one of unknown kind | what the breaker counts |
  * | `promoteAfter` | 2 h | a reported outage lasts 30–120 min: after 2 h without recovery the fallback leads |
  * | `promotionTrial` | 5 % of calls still try the primary first while a promotion holds | watch for recovery at a limited rate: without it, a primary nobody probes could never end its promotion |
  * | `ramp` | 10 % → 25 % → 50 % → 100 %, a step a minute | a recovered model is tried with a little traffic before all of it moves back |

@@ -6,6 +6,7 @@
  */
 import { Duration } from "effect"
 import type { State as BreakerState } from "../../CircuitBreaker.js"
+import { countsAgainstModel } from "../../Failure.js"
 import type { Health, ModelHealth, ModelStatusOptions, Observation, StatusChange, StatusSnapshot } from "../../ModelStatus.js"
 
 /** @internal */
@@ -25,11 +26,19 @@ export interface Settings {
   readonly isFailure: (observation: Observation) => boolean
 }
 
-const healthReasons: ReadonlySet<string> = new Set(["Overloaded", "ServerError", "Timeout", "Network", "RateLimited"])
-
-/** The default of `isFailure`: what the breaker counts, and failures of unknown kind. @internal */
+/**
+ * The default of `isFailure`: what the breaker counts (`countsAgainstModel`,
+ * asked about a hard failure of the observation's reason), and failures of
+ * unknown kind (no reason, and no category or `hard`). An observation carries
+ * its failure's category and reason, not the failure; a reason without a
+ * category is taken to be a hard one.
+ *
+ * @internal
+ */
 export const defaultIsFailure = (o: Observation): boolean =>
-  o.reason === undefined ? o.category === undefined || o.category === "hard" : o.category !== "soft" && o.category !== "silent" && healthReasons.has(o.reason)
+  o.reason === undefined
+    ? o.category === undefined || o.category === "hard"
+    : o.category !== "soft" && o.category !== "silent" && countsAgainstModel({ _tag: "HardFailure", reason: o.reason })
 
 const DEFAULT_RAMP: ReadonlyArray<number> = [0.1, 0.25, 0.5, 1]
 
