@@ -27,8 +27,8 @@
  * published in the order they happen.
  *
  * Only failures that say something about the model's health are counted (by
- * default a `HardFailure` with reason `Overloaded`, `ServerError`, `Timeout`,
- * `Network` or `RateLimited`). Any other error means the model answered, and
+ * default those of `countsAgainstModel`: a `HardFailure` with reason
+ * `Overloaded`, `ServerError`, `Timeout`, `Network` or `RateLimited`). Any other error means the model answered, and
  * is recorded as a success.
  *
  * @since 0.1.0
@@ -50,7 +50,7 @@ import {
   Stream,
   SynchronizedRef
 } from "effect"
-import type { HardReason } from "./Failure.js"
+import { countsAgainstModel } from "./Failure.js"
 import { definedOnly } from "./internal/options.js"
 import * as Window from "./internal/circuitBreaker/window.js"
 
@@ -83,7 +83,7 @@ export type State = "closed" | "open" | "half-open"
  * | `maxOpenDuration` | 10 min | capped: a trial is one request, so the cap keeps the return to a recovered model within 10 min (the outage replay benchmark measured it: a 30 min cap held it off for ~20 min) |
  * | `halfOpenProbes` | 1 | one trial request decides whether the model is back |
  * | `lastResortInterval` | 10 s | at most one last-resort trial (`lastResort`) per model in this time while its breaker is open |
- * | `isFailure` | `HardFailure` with reason `Overloaded`, `ServerError`, `Timeout`, `Network` or `RateLimited` | failures that say the model is unwell; a 400 or a filtered prompt says nothing about it |
+ * | `isFailure` | `countsAgainstModel`: `HardFailure` with reason `Overloaded`, `ServerError`, `Timeout`, `Network` or `RateLimited` | failures that say the model is unwell; a 400 or a filtered prompt says nothing about it |
  *
  * @example
  * ```ts
@@ -281,24 +281,6 @@ export interface CircuitBreaker {
   readonly lastResort: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | CircuitOpen, R>
 }
 
-const countedReasons: ReadonlySet<HardReason> = new Set<HardReason>([
-  "Overloaded",
-  "ServerError",
-  "Timeout",
-  "Network",
-  "RateLimited"
-])
-
-/**
- * The default failure predicate: a `HardFailure` whose reason is `Overloaded`,
- * `ServerError`, `Timeout`, `Network` or `RateLimited`. (Checked by tag, so a
- * failure from another copy of this package counts too.)
- */
-const isCountedFailure = (error: unknown): boolean =>
-  typeof error === "object" && error !== null &&
-  (error as { readonly _tag?: unknown })._tag === "HardFailure" &&
-  countedReasons.has((error as { readonly reason?: unknown }).reason as HardReason)
-
 /**
  * The resolved defaults of {@link CircuitBreakerOptions} (see the table
  * there).
@@ -337,7 +319,7 @@ export const defaults: {
   maxOpenDuration: Duration.minutes(10),
   halfOpenProbes: 1,
   lastResortInterval: Duration.seconds(10),
-  isFailure: isCountedFailure
+  isFailure: countsAgainstModel
 }
 
 // ---------------------------------------------------------------------------

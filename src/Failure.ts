@@ -212,18 +212,56 @@ export const category = (failure: GenerationFailure): Category =>
 export const isGenerationFailure = (u: unknown): u is GenerationFailure =>
   u instanceof HardFailure || u instanceof SoftFailure || u instanceof SilentFailure
 
-const retryableHard: ReadonlySet<HardReason> = new Set<HardReason>([
-  "Timeout",
-  "Network",
+// The transient faults of the model itself: the one list that the breaker, the
+// status and the retry read (through countsAgainstModel).
+const modelHealthReasons: ReadonlySet<unknown> = new Set<HardReason>([
   "Overloaded",
   "ServerError",
+  "Timeout",
+  "Network",
   "RateLimited"
 ])
 
 /**
+ * Does this failure count against the model's health?
+ *
+ * True only for a hard failure whose reason says the model is unwell:
+ * `Overloaded`, `ServerError`, `Timeout`, `Network`, `RateLimited`. The
+ * circuit breaker counts these (its default `isFailure`), `ModelStatus`
+ * counts them towards `unavailableAfter`, and {@link isRetryable} retries
+ * exactly these. Anything else means the model answered: a 4xx (the request's
+ * fault), a `Redirected` failure (a misconfigured base URL is the client's
+ * configuration, not the model's health), an exhausted quota, a too-long
+ * context, a filtered prompt, any soft or silent failure, and any value that
+ * is not a failure at all.
+ *
+ * Read by tag and reason rather than by class, so that a failure made by
+ * another installed copy of this package, or one that crossed a structured
+ * clone (a worker, a message channel) and lost its prototype, still counts.
+ *
+ * @example
+ * ```ts
+ * import { countsAgainstModel, HardFailure } from "effect-ai-resilience"
+ *
+ * countsAgainstModel(new HardFailure({ reason: "Overloaded", provider: "p", model: "m", status: 503, message: "busy" }))
+ * // true: the model is unwell
+ * countsAgainstModel(new HardFailure({ reason: "Redirected", provider: "p", model: "m", status: 301, message: "moved" }))
+ * // false: the base URL is wrong, the model is fine
+ * ```
+ *
+ * @category predicates
+ * @since 0.1.0
+ */
+export const countsAgainstModel = (failure: unknown): boolean =>
+  typeof failure === "object" && failure !== null &&
+  (failure as { readonly _tag?: unknown })._tag === "HardFailure" &&
+  modelHealthReasons.has((failure as { readonly reason?: unknown }).reason)
+
+/**
  * Is it worth sending the same request to the same model again?
  *
- * True only for transient hard failures: `Timeout`, `Network`, `Overloaded`,
+ * True only for transient hard failures, the ones that count against the
+ * model ({@link countsAgainstModel}): `Timeout`, `Network`, `Overloaded`,
  * `ServerError`, `RateLimited`. Never for 400/401/404, a redirect, context
  * length, content filtering, exhausted quota, or any soft or silent failure (a retry
  * policy may opt in to re-asking for `Truncated` / `InvalidOutput`).
@@ -239,7 +277,8 @@ const retryableHard: ReadonlySet<HardReason> = new Set<HardReason>([
  * @since 0.1.0
  */
 export const isRetryable = (failure: GenerationFailure): boolean =>
-  failure._tag === "HardFailure" && retryableHard.has(failure.reason)
+  // a transient fault of the model is exactly what trying again may outlast
+  countsAgainstModel(failure)
 
 const fallbackHard: ReadonlySet<HardReason> = new Set<HardReason>([
   "Overloaded",

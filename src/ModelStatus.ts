@@ -159,7 +159,7 @@ export class ModelStatus extends Context.Tag("effect-ai-resilience/ModelStatus")
  * | `recentSamples` | 5 successful calls (median; a verdict needs at least 3 of them) | a median of 5 rides out one slow call |
  * | `unavailableAfter` | 3 consecutive failures | failures in a row mark a model before its breaker has a sample |
  * | `shareWindow` | the last 100 served requests of each list | |
- * | `isFailure` | a `hard` failure with reason `Overloaded`, `ServerError`, `Timeout`, `Network` or `RateLimited`, or one of unknown kind | what the breaker counts |
+ * | `isFailure` | a `hard` failure that `countsAgainstModel` (reason `Overloaded`, `ServerError`, `Timeout`, `Network` or `RateLimited`), or one of unknown kind | what the breaker counts |
  * | `promoteAfter` | 2 h | a reported outage lasts 30–120 min: after 2 h without recovery the fallback leads |
  * | `promotionTrial` | 5 % of calls still try the primary first while a promotion holds | watch for recovery at a limited rate: without it, a primary nobody probes could never end its promotion |
  * | `ramp` | 10 % → 25 % → 50 % → 100 %, a step a minute | a recovered model is tried with a little traffic before all of it moves back |
@@ -242,7 +242,8 @@ export const make = (
       ? Math.min(1, Math.max(0, options.promotionTrial))
       : 0.05
     const now0 = yield* Clock.currentTimeMillis
-    const ref = yield* Ref.make(State.initial(settings, now0))
+    // changed in place, each change one synchronous step (see State.State)
+    const state = State.initial(settings, now0)
     const changesHub = yield* PubSub.unbounded<StatusChange>()
     const snapshotsHub = yield* PubSub.sliding<StatusSnapshot>(64)
     const alerts = yield* Queue.unbounded<StatusChange>()
@@ -252,37 +253,39 @@ export const make = (
     const rearm = yield* Queue.sliding<void>(1)
     const models = yield* Effect.forEach(settings.models, (m) => breakers.get(m.model))
 
-    const breakerStates = Effect.map(
-      Effect.forEach(models, (b) => Effect.map(b.state, (state) => [b.model, state] as const)),
-      (pairs) => new Map(pairs)
-    )
+    // read on every record (a breaker's move to half-open shows only when read):
+    // one flatMap a breaker, into an array in the order of settings.models
+    const breakerStates: Effect.Effect<State.Breakers> = Effect.suspend(() => {
+      const out = new Array<CircuitBreaker.State>(models.length)
+      const from = (i: number): Effect.Effect<State.Breakers> =>
+        i === models.length ? Effect.succeed(out) : Effect.flatMap(models[i]!.state, (s) => {
+          out[i] = s
+          return from(i + 1)
+        })
+      return from(0)
+    })
 
     /**
-     * Apply `update` and re-evaluate, atomically (no lost updates). A step that
-     * changes nothing anyone sees (most observations) ends there; one that
-     * does is redone under the lock, which it keeps until it has published what
-     * changed (so pushes come in order), and is not interrupted once it holds it.
+     * Apply `update` (at once, in place) and settle. A step that changes
+     * nothing anyone sees (most observations) ends there, having judged only
+     * the observed model; one that does is evaluated again under the lock,
+     * which it keeps until it has published what changed (so pushes come in
+     * order), and is not interrupted once it holds it.
      */
-    const QUIET: unique symbol = Symbol.for("effect-ai-resilience/ModelStatus/quiet") as never
-    const step = (update: (state: State.State) => State.State, publish = false): Effect.Effect<void> =>
+    const step = (update: (state: State.State) => string | undefined, publish = false): Effect.Effect<void> =>
       Effect.flatMap(Clock.currentTimeMillis, (now) =>
         Effect.flatMap(breakerStates, (states) =>
-          Effect.flatMap(
-            Ref.modify(ref, (before) => {
-              if (publish) return [undefined, before]
-              const { changed, changes, state } = State.evaluate(settings, update(before), states, now)
-              return changes.length > 0 || changed ? [undefined, before] : [QUIET, state]
-            }),
-            (quiet) => quiet === QUIET ? Effect.void : loud(update, publish)
-          )))
-    const loud = (update: (state: State.State) => State.State, publish: boolean) =>
+          Effect.flatMap(Ref.get(armed), (deadline) => {
+            const model = update(state)
+            return publish || State.settle(settings, state, model, states, deadline, now) === "loud" ? loud(publish) : Effect.void
+          })))
+    const loud = (publish: boolean) =>
       lock.withPermits(1)(Effect.uninterruptible(Effect.gen(function*() {
         const now = yield* Clock.currentTimeMillis
         const states = yield* breakerStates
-        const { changed, changes, state } = yield* Ref.modify(ref, (before) => {
-          const evaluated = State.evaluate(settings, update(before), states, now)
-          return [evaluated, evaluated.state]
-        })
+        const evaluated = State.evaluate(settings, state, states, now)
+        State.commit(state, evaluated)
+        const { changed, changes } = evaluated
         if (changes.length > 0 || changed || publish) {
           yield* PubSub.publishAll(changesHub, changes)
           if (options.onChange !== undefined) yield* Queue.offerAll(alerts, changes)
@@ -291,10 +294,11 @@ export const make = (
         const deadline = State.nextDeadline(settings, state, now)
         if (deadline !== (yield* Ref.getAndSet(armed, deadline))) yield* Queue.offer(rearm, undefined)
       })))
+    const unchanged = () => undefined
 
     // breaker transitions change health without any observation (subscribed
     // here, before anything can trip a breaker)
-    yield* Stream.runForEach(yield* breakers.changes, () => step((s) => s)).pipe(Effect.forkScoped)
+    yield* Stream.runForEach(yield* breakers.changes, () => step(unchanged)).pipe(Effect.forkScoped)
     // the alert hook, in order, off the recording path
     if (options.onChange !== undefined) {
       const onChange = options.onChange
@@ -315,15 +319,16 @@ export const make = (
       if (deadline === undefined) return yield* Queue.take(rearm)
       const wait = deadline - (yield* Clock.currentTimeMillis)
       const due = yield* Effect.raceFirst(Effect.as(Queue.take(rearm), false), Effect.as(Effect.sleep(Math.max(0, wait)), true))
-      if (due) yield* step((s) => s, true)
+      if (due) yield* step(unchanged, true)
     }).pipe(Effect.forever, Effect.forkScoped)
     yield* Effect.yieldNow()
 
     const snapshot = Effect.gen(function*() {
       // time alone can start a promotion: evaluate before answering
-      yield* step((s) => s)
+      yield* step(unchanged)
       const now = yield* Clock.currentTimeMillis
-      return State.snapshot(settings, yield* Ref.get(ref), yield* breakerStates, now)
+      const states = yield* breakerStates
+      return State.snapshot(settings, state, states, now)
     })
 
     return {
@@ -339,17 +344,16 @@ export const make = (
           Effect.flatMap(Ref.get(armed), (deadline) =>
             Effect.flatMap(
               deadline === undefined || now < deadline
-                ? Ref.get(ref)
-                : Effect.flatMap(breakerStates, (states) => Effect.map(Ref.get(ref), (state) => State.evaluate(settings, state, states, now).state)),
-              (state) => {
-                const promoted = State.order(settings, state, list)
+                ? Effect.sync(() => state.promotions)
+                : Effect.map(breakerStates, (states) => State.evaluate(settings, state, states, now).promotions),
+              (promotions) => {
+                const promoted = State.order(settings, promotions, list)
                 const configured = settings.lists[list] ?? []
                 if (promoted === configured || trial <= 0) return Effect.succeed(promoted)
                 return Effect.map(Random.next, (u) => (u < trial ? configured : promoted))
               }
             ))),
-      ramp: (model) =>
-        Effect.map(Effect.zip(Ref.get(ref), Clock.currentTimeMillis), ([s, now]) => State.rampOf(settings, s, model, now))
+      ramp: (model) => Effect.map(Clock.currentTimeMillis, (now) => State.rampOf(settings, state, model, now))
     }
   })
 

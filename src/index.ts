@@ -63,6 +63,7 @@ export * as Observability from "./Observability.js"
 
 export {
   category,
+  countsAgainstModel,
   type GenerationFailure,
   HardFailure,
   isFallbackEligible,

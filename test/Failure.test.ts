@@ -1,7 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Arbitrary, Duration, Either, Schema } from "effect"
+import { Arbitrary, Duration, Either, FastCheck, Schema } from "effect"
+import * as CircuitBreaker from "../src/CircuitBreaker.js"
 import {
   category,
+  countsAgainstModel,
   GenerationFailure,
   HardFailure,
   HardReason,
@@ -13,6 +15,7 @@ import {
   SoftFailure,
   SoftReason
 } from "../src/Failure.js"
+import { defaultIsFailure } from "../src/internal/modelStatus/state.js"
 
 /**
  * The README truth table. Typed as a total record over each reason literal, so
@@ -260,5 +263,53 @@ describe("properties over Schema-generated failures", () => {
 
   it("an infinite retryAfter is rejected at construction (it could not be encoded as JSON millis)", () => {
     expect(() => new HardFailure({ reason: "RateLimited", ...base, retryAfter: Duration.infinity })).toThrow(/finite/)
+  })
+})
+
+describe("countsAgainstModel: the one list of failures that count against a model's health", () => {
+  // the documented list (README, failure taxonomy): the model's own transient faults
+  const documented: ReadonlyArray<string> = ["Overloaded", "ServerError", "Timeout", "Network", "RateLimited"]
+  const expected = (u: unknown) =>
+    typeof u === "object" && u !== null && (u as { _tag?: unknown })._tag === "HardFailure" &&
+    documented.includes((u as { reason?: unknown }).reason as string)
+
+  it.prop("agrees with the documented list for any failure", [GenerationFailure], ([failure]) => {
+    expect(countsAgainstModel(failure)).toBe(failure._tag === "HardFailure" && documented.includes(failure.reason))
+  })
+
+  it.prop("the breaker's default and the retry read it: they agree for any failure", [GenerationFailure], ([failure]) => {
+    expect(CircuitBreaker.defaults.isFailure(failure)).toBe(countsAgainstModel(failure))
+    expect(isRetryable(failure)).toBe(countsAgainstModel(failure))
+  })
+
+  it.prop("the status's default counts an observation of a failure iff the failure counts", [GenerationFailure], ([failure]) => {
+    const observation = { model: "m", outcome: "failure", latencyMs: 1, category: category(failure), reason: failure.reason } as const
+    expect(defaultIsFailure(observation)).toBe(countsAgainstModel(failure))
+  })
+
+  const reasons = [...new Set<string>([...HardReason.literals, ...SoftReason.literals, ...SilentReason.literals])]
+  const lookalike = FastCheck.record({
+    _tag: FastCheck.oneof(FastCheck.constantFrom("HardFailure", "SoftFailure", "SilentFailure", "CircuitOpen"), FastCheck.string()),
+    reason: FastCheck.oneof(FastCheck.constantFrom(...reasons), FastCheck.string(), FastCheck.anything())
+  }, { requiredKeys: [] })
+
+  it.prop("for any value, only a hard failure of a listed reason counts (read by tag and reason)", [FastCheck.oneof(lookalike, FastCheck.anything())], ([u]) => {
+    expect(countsAgainstModel(u)).toBe(expected(u))
+    expect(CircuitBreaker.defaults.isFailure(u)).toBe(expected(u))
+  })
+
+  it("a redirect (a wrong base URL), a 4xx and an exhausted quota do not count", () => {
+    for (const reason of ["Redirected", "BadRequest", "Unauthorized", "NotFound", "ContextLengthExceeded", "ContentFiltered", "QuotaExhausted"] as const) {
+      expect(countsAgainstModel(hard(reason))).toBe(false)
+    }
+    expect(countsAgainstModel(soft("ContentFiltered"))).toBe(false)
+    expect(countsAgainstModel(silent("InvalidOutput"))).toBe(false)
+  })
+
+  it("a failure that lost its class (another copy of the package, a structured clone) still counts", () => {
+    expect(countsAgainstModel({ _tag: "HardFailure", reason: "Overloaded", ...base })).toBe(true)
+    expect(countsAgainstModel({ _tag: "HardFailure", reason: "Redirected", ...base })).toBe(false)
+    expect(countsAgainstModel({ _tag: "SoftFailure", reason: "Overloaded", ...base })).toBe(false)
+    expect([null, undefined, "Overloaded", 503, new Error("Overloaded")].map(countsAgainstModel)).toEqual([false, false, false, false, false])
   })
 })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Effect, Logger, Option, Queue, type Scope, Stream, TestClock } from "effect"
+import { Cause, Effect, FastCheck, Logger, Option, Queue, type Scope, Stream, TestClock } from "effect"
 import { headNow } from "./support/clock.js"
 import * as CircuitBreaker from "../src/CircuitBreaker.js"
 import { HardFailure } from "../src/Failure.js"
@@ -286,4 +286,45 @@ describe("ModelStatus", () => {
       Effect.provide(CircuitBreaker.layer()),
       Effect.withMaxOpsBeforeYield(16) // fibers yield every few steps: updates interleave (without the lock this loses some)
     ))
+})
+
+describe("ModelStatus samples (kept in ring buffers, medians kept sorted)", () => {
+  const median = (values: ReadonlyArray<number>) => {
+    if (values.length === 0) return undefined
+    const sorted = [...values].sort((a, b) => a - b)
+    const mid = sorted.length >> 1
+    return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+  }
+  const models = [PRO, FLASH, SEEDREAM]
+
+  it.effect.prop(
+    "baseline and recent medians are those of the last calls, and traffic shares those of the last served requests, whatever the sequence",
+    [
+      FastCheck.integer({ min: 1, max: 8 }),
+      FastCheck.integer({ min: 1, max: 6 }),
+      FastCheck.integer({ min: 1, max: 10 }),
+      FastCheck.array(FastCheck.tuple(FastCheck.integer({ min: 0, max: 2 }), FastCheck.integer({ min: 0, max: 20 }), FastCheck.boolean()), { maxLength: 60 })
+    ],
+    ([baselineSamples, recentSamples, shareWindow, calls]) =>
+      Effect.gen(function*() {
+        // a factor no latency here can reach: every success is healthy, so each enters the baseline
+        const status = yield* ModelStatus.make({ lists, baselineSamples, recentSamples, shareWindow, delayedFactor: 1e9 })
+        const seen = new Map<string, Array<number>>(models.map((m) => [m, []]))
+        const served: Array<string> = []
+        for (const [i, latencyMs, probe] of calls) {
+          const model = models[i]!
+          yield* status.record({ ...ok(model, latencyMs), probe })
+          seen.get(model)!.push(latencyMs)
+          if (!probe) served.push(model)
+        }
+        const snapshot = yield* status.snapshot
+        const window = served.slice(-shareWindow)
+        for (const model of models) {
+          const h = healthOf(snapshot, model)
+          expect(h.baselineMs).toBe(median(seen.get(model)!.slice(-baselineSamples)))
+          expect(h.recentMs).toBe(median(seen.get(model)!.slice(-recentSamples)))
+          expect(h.trafficShare).toBe(window.length === 0 ? 0 : window.filter((m) => m === model).length / window.length)
+        }
+      }).pipe(Effect.provide(CircuitBreaker.layer()), Effect.scoped)
+  )
 })
