@@ -1,9 +1,14 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, FastCheck as fc, Fiber, Ref, Supervisor, TestClock } from "effect"
+import { Deferred, Effect, FastCheck as fc, Fiber, Layer, Ref, Supervisor, TestClock } from "effect"
+import * as CircuitBreaker from "../src/CircuitBreaker.js"
 import { equivalent, hashOf } from "../src/internal/requestCache/key.js"
 import { Store } from "../src/internal/requestCache/store.js"
 import * as OutputValidator from "../src/OutputValidator.js"
 import * as RequestCache from "../src/RequestCache.js"
+import * as ResilientClient from "../src/ResilientClient.js"
+import * as RetryPolicy from "../src/RetryPolicy.js"
+import * as ScriptedProvider from "../src/ScriptedProvider.js"
+import { Message, TextResult } from "../src/TextGeneration.js"
 
 /** An upstream call that counts itself and waits for `gate` before answering. */
 const upstream = (calls: Ref.Ref<number>, gate: Deferred.Deferred<void>, answer: Effect.Effect<string, string>) =>
@@ -433,6 +438,30 @@ describe("RequestCache", () => {
         expect([error._tag, error.field]).toEqual(["InvalidRequestCacheOptions", "shareInFlight"])
       }))
   })
+})
+
+describe("the client's shareInFlight", () => {
+  const sharedCalls = (shareInFlight: boolean | undefined) =>
+    Effect.gen(function*() {
+      const gate = yield* Deferred.make<void>()
+      const result = TextResult.make({ provider: "scripted", model: "m", content: "ok", toolCalls: [], finishReason: "stop" })
+      const scripted = yield* ScriptedProvider.make({ generateText: () => Effect.as(Deferred.await(gate), result) })
+      const client = yield* ResilientClient.make({ text: [{ model: "m", provider: scripted.provider }], shareInFlight })
+      const ask = () => client.generateText({ messages: [Message.make({ role: "user", content: "hi" })] })
+      const both = yield* Effect.fork(Effect.all([ask(), ask()], { concurrency: 2 }))
+      // both callers are in (the second joined or started its own call) before the answer comes
+      yield* Effect.repeat(Effect.zipRight(Effect.yieldNow(), scripted.calls), { until: (calls) => calls.length >= (shareInFlight === false ? 2 : 1) })
+      yield* turns
+      yield* Deferred.succeed(gate, undefined)
+      expect((yield* Fiber.join(both)).map((served) => served.value.content)).toEqual(["ok", "ok"])
+      return (yield* scripted.calls).length
+    }).pipe(Effect.provide(Layer.merge(RetryPolicy.layer(), CircuitBreaker.layer())))
+
+  it.scoped("identical concurrent requests share one call by default, and each makes its own with shareInFlight: false", () =>
+    Effect.gen(function*() {
+      expect(yield* sharedCalls(undefined)).toBe(1)
+      expect(yield* sharedCalls(false)).toBe(2)
+    }))
 })
 
 /** Requests from a small world, so that equal keys come up often: leaves `keyOf` spells alike, and containers with few fields. */
