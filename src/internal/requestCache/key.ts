@@ -190,8 +190,8 @@ const hashValue = (value: unknown, ancestors: Array<object>): number => {
   }
 }
 
-/** @internal */
-export const hashOf = (chain: string, request: unknown): number => mix(hashString(chain), hashValue(request, [])) >>> 0
+/** @internal A small integer (30 bits): V8 keeps it unboxed, which keeps the map of hashes fast. */
+export const hashOf = (chain: string, request: unknown): number => mix(hashString(chain), hashValue(request, [])) & 0x3fffffff
 
 /** A leaf as `keyOf` spells it, or `undefined` for a container (an array or a plain record) to walk. */
 const leafOf = (value: unknown, ancestors: Set<object>): unknown => {

@@ -169,7 +169,7 @@ export class Store {
         let entry = this.inFlight.find(id)
         if (entry === undefined) {
           this.misses++
-          entry = { ...id, waiters: [waiter], fiber: undefined, done: false }
+          entry = { hash: id.hash, chain: id.chain, request: id.request, byString: id.byString, waiters: [waiter], fiber: undefined, done: false }
           this.inFlight.add(entry)
           // the waiter is in before the call starts: a call may end before `runFork` returns
           this.start(entry, run, caller, status.runtimeFlags)
