@@ -301,7 +301,7 @@ describe("RequestCache", () => {
         const get = (prompt: string) => store.getFor("text", { prompt }, upstream(calls, gate, Effect.succeed(prompt)))
         const fibers = yield* Effect.forEach(["a", "b", "a", "c"], (prompt) => Effect.fork(get(prompt)))
         yield* Effect.repeat(Effect.sync(() => store.stats(0)), { until: (s) => s.hits + s.misses >= 4 })
-        // a string key is never taken for a request, even with the same hash
+        // a string key is never taken for a request that uses the same string as its chain
         const keyed = yield* Effect.fork(store.getByKey("text", upstream(calls, gate, Effect.succeed("by key"))))
         yield* turns
         yield* Deferred.succeed(gate, undefined)

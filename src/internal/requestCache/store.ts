@@ -13,7 +13,7 @@
  *
  * Requests are found by a cheap hash first (`hashOf`: no sorting, no JSON)
  * and confirmed by `equivalent`, which agrees with `keyOf`; string keys (from
- * `RequestCache.get`) are found by their own string. So a request nobody else
+ * `RequestCache.get`) are found by the string itself. So a request nobody else
  * is making costs one walk over it, and two that merely hash alike stay apart.
  *
  * Why the shared call needs a fiber of its own from the start, even when
@@ -66,12 +66,18 @@ const matches = (entry: Identity, wanted: Identity): boolean =>
     ? wanted.byString && entry.chain === wanted.chain
     : !wanted.byString && equivalent(entry.chain, entry.request, wanted.chain, wanted.request)
 
-/** Entries by hash; entries whose hashes collide share a bucket and are told apart by `matches`. */
+/**
+ * Requests by hash; requests whose hashes collide share a bucket and are told
+ * apart by `matches`. String keys are a map of their own (the engine hashes a
+ * string faster than a walk over it could).
+ */
 class Table<E extends Identity> {
   private readonly buckets = new Map<number, E | Array<E>>()
+  private readonly keys = new Map<string, E>()
   size = 0
 
   find(wanted: Identity): E | undefined {
+    if (wanted.byString) return this.keys.get(wanted.chain)
     const bucket = this.buckets.get(wanted.hash)
     if (bucket === undefined) return undefined
     if (!Array.isArray(bucket)) return matches(bucket, wanted) ? bucket : undefined
@@ -80,6 +86,11 @@ class Table<E extends Identity> {
   }
 
   add(entry: E): void {
+    if (entry.byString) {
+      this.keys.set(entry.chain, entry)
+      this.size++
+      return
+    }
     const bucket = this.buckets.get(entry.hash)
     if (bucket === undefined) this.buckets.set(entry.hash, entry)
     else if (Array.isArray(bucket)) bucket.push(entry)
@@ -88,6 +99,13 @@ class Table<E extends Identity> {
   }
 
   delete(entry: E): void {
+    if (entry.byString) {
+      if (this.keys.get(entry.chain) === entry) {
+        this.keys.delete(entry.chain)
+        this.size--
+      }
+      return
+    }
     const bucket = this.buckets.get(entry.hash)
     if (bucket === entry) {
       this.buckets.delete(entry.hash)
@@ -147,7 +165,7 @@ export class Store {
 
   private get<A, E>(chain: string, request: unknown, byString: boolean, run: Effect.Effect<A, E>): Effect.Effect<A, E> {
     return Effect.withFiberRuntime<A, E>((caller, status) => {
-      const id: Identity = { hash: this.hash(chain, request), chain, request, byString }
+      const id: Identity = { hash: byString ? 0 : this.hash(chain, request), chain, request, byString }
       if (this.ttlMs > 0) {
         const kept = this.fresh.find(id)
         if (kept !== undefined) {
