@@ -112,7 +112,7 @@ const seedFalse = 0x7feb352d
 const seedArray = 0x27d4eb2f
 const seedObject = 0x165667b1
 
-/** A string-like value read one character at a time: a string, or bytes as their base64. */
+/** Bytes hashed as the string of their base64 form, read one character at a time without building it. */
 const hashChars = (length: number, codeAt: (at: number) => number): number => {
   let h = mix(seedString, length)
   if (length <= fullStringHash) {
@@ -125,7 +125,7 @@ const hashChars = (length: number, codeAt: (at: number) => number): number => {
   return h
 }
 
-/** `hashChars` for a string, written out: this is the hot path of the hash. */
+/** The same hash for a string, written out rather than through a callback: this is the hot path of the hash. */
 const hashString = (s: string): number => {
   const length = s.length
   let h = mix(seedString, length)
