@@ -12,6 +12,13 @@
  * failure reaches the callers in flight and is then forgotten, so the next
  * caller tries again.
  *
+ * Sharing a call costs one fiber per call, even for a request nobody else
+ * makes: a caller who comes later can only join a call that does not belong
+ * to the first caller's fiber (interrupting the first caller must neither end
+ * it nor wait for it). Where identical concurrent requests do not happen,
+ * `shareInFlight: false` runs each call on its caller's fiber and forks
+ * nothing; with a TTL, results are still kept and reused.
+ *
  * @since 0.1.0
  */
 import { Clock, Duration, Effect, Schema } from "effect"
@@ -23,8 +30,9 @@ import { Store } from "./internal/requestCache/store.js"
  *
  * | option | default | source |
  * |---|---|---|
- * | `ttl` | 0 (share in-flight calls only) | a result cache is your choice (the same prompt may be meant to give a new image); identical calls in flight are always shared |
+ * | `ttl` | 0 (share in-flight calls only) | a result cache is your choice (the same prompt may be meant to give a new image); identical calls in flight are shared unless `shareInFlight` is false |
  * | `capacity` | 1000 entries | |
+ * | `shareInFlight` | true | what the cache has always done; turning it off saves a fiber per call where identical concurrent requests do not happen |
  *
  * @since 0.1.0
  */
@@ -33,6 +41,12 @@ export interface RequestCacheOptions {
   readonly ttl?: Duration.DurationInput | undefined
   /** How many fresh results are kept at most (the oldest goes first). */
   readonly capacity?: number | undefined
+  /**
+   * Whether identical calls in flight share one call (default true). When
+   * false, each call runs on its caller's fiber: nothing is forked, and
+   * without a TTL no key is looked at.
+   */
+  readonly shareInFlight?: boolean | undefined
 }
 
 /**
@@ -45,7 +59,7 @@ export interface RequestCacheStats {
   readonly hits: number
   /** Calls started. */
   readonly misses: number
-  /** Calls in flight plus fresh results kept. */
+  /** Shared calls in flight plus fresh results kept. */
   readonly size: number
 }
 
@@ -61,6 +75,16 @@ export interface RequestCache {
    * Use {@link keyOf} to build keys.
    */
   readonly get: <A, E>(key: string, run: Effect.Effect<A, E>) => Effect.Effect<A, E>
+  /**
+   * The same as `get(keyOf(chain, request), run)` — two requests share
+   * exactly when their {@link keyOf} keys are equal — without building the
+   * key: the request is hashed in place and compared field by field only
+   * when its hash meets another's. Requests given here and string keys given
+   * to `get` are apart (a key never meets a request). A request in flight is
+   * compared as it is when a later caller comes, so do not change its object
+   * while its call runs.
+   */
+  readonly getFor: <A, E>(chain: string, request: unknown, run: Effect.Effect<A, E>) => Effect.Effect<A, E>
   readonly stats: Effect.Effect<RequestCacheStats>
 }
 
@@ -127,9 +151,14 @@ export const make = (options: RequestCacheOptions = {}): Effect.Effect<RequestCa
     if (!(ttlMs >= 0)) {
       return yield* new InvalidRequestCacheOptions({ field: "ttl", message: `must not be negative, got ${String(options.ttl)}` })
     }
-    const store = new Store(ttlMs, capacity)
+    const shareInFlight = options.shareInFlight ?? true
+    if (typeof shareInFlight !== "boolean") {
+      return yield* new InvalidRequestCacheOptions({ field: "shareInFlight", message: `must be true or false, got ${String(shareInFlight)}` })
+    }
+    const store = new Store(ttlMs, capacity, shareInFlight)
     return {
-      get: (key, run) => store.get(key, run),
+      get: (key, run) => store.getByKey(key, run),
+      getFor: (chain, request, run) => store.getFor(chain, request, run),
       stats: Effect.map(Clock.currentTimeMillis, (now) => store.stats(now))
     }
   })

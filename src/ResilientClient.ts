@@ -70,6 +70,12 @@ export interface ResilientClientConfig<R = never> {
   readonly fallback?: FallbackChain.FallbackOptions | undefined
   /** Keep successful results this long (default 0: only share calls in flight). */
   readonly cacheTtl?: Duration.DurationInput | undefined
+  /**
+   * Whether identical requests in flight share one call (default true).
+   * Sharing costs a fiber per call; where identical concurrent requests do
+   * not happen, false saves it (`RequestCache`'s `shareInFlight`).
+   */
+  readonly shareInFlight?: boolean | undefined
   /** Load control for each model (each model gets its own gate). */
   readonly load?: LoadControl.LoadControlOptions | undefined
   /** How images are split, downloaded and bounded (`ImageDelivery` options). */
@@ -315,7 +321,7 @@ const build = (
           category: record.category,
           reason: record.reason
         })
-    const cache = yield* RequestCache.make({ ttl: config.cacheTtl ?? Duration.zero })
+    const cache = yield* RequestCache.make({ ttl: config.cacheTtl ?? Duration.zero, shareInFlight: config.shareInFlight })
     const routes = [...(config.text ?? []), ...(config.image ?? []), ...(config.video ?? [])]
     const gates = new Map<string, LoadControl.LoadControl>()
     for (const route of routes) {
@@ -378,7 +384,8 @@ const build = (
             (order.length === routes.length ? order.map((model) => byModel.get(model) ?? routes[0]!) : routes).map((route) => entry(route, input)),
             chainOptions
           ))
-        const shared = cache.get(RequestCache.keyOf(operation, { input, options }), run)
+        // the same identity as `keyOf(operation, { input, options })`, without building the key string
+        const shared = cache.getFor(operation, { input, options }, run)
         const served = degrade === undefined ? shared : shared.pipe(FallbackChain.orDegrade((failure) => degrade(input, failure)))
         // per caller: a request span, served/failed counters and a log line for fallbacks
         return served.pipe(Observability.observeRequest({ operation }))

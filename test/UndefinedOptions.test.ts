@@ -43,7 +43,7 @@ const retry: RetryPolicy.RetryOptions = allUndefined<RetryPolicy.RetryOptions>()
 ])
 const budget: RetryBudget.RetryBudgetOptions = allUndefined<RetryBudget.RetryBudgetOptions>()(["maxTokens", "tokenRatio"])
 const load: LoadControl.LoadControlOptions = allUndefined<LoadControl.LoadControlOptions>()(["requestsPerMinute", "concurrency", "assumedServiceTime"])
-const cache: RequestCache.RequestCacheOptions = allUndefined<RequestCache.RequestCacheOptions>()(["ttl", "capacity"])
+const cache: RequestCache.RequestCacheOptions = allUndefined<RequestCache.RequestCacheOptions>()(["ttl", "capacity", "shareInFlight"])
 const delivery: ImageDelivery.ImageDeliveryOptions = allUndefined<ImageDelivery.ImageDeliveryOptions>()([
   "concurrency", "maxImageBytes", "downloadTimeout", "downloadRetries"
 ])
@@ -69,7 +69,7 @@ const breaker: CircuitBreaker.CircuitBreakerOptions = allUndefined<CircuitBreake
   "halfOpenProbes", "lastResortInterval", "isFailure"
 ])
 const client: Omit<ResilientClient.ResilientClientConfig, "text"> = allUndefined<Omit<ResilientClient.ResilientClientConfig, "text">>()([
-  "image", "video", "fallback", "cacheTtl", "load", "imageDelivery", "status", "probes", "degradeTo"
+  "image", "video", "fallback", "cacheTtl", "shareInFlight", "load", "imageDelivery", "status", "probes", "degradeTo"
 ])
 
 const overloaded = (model: string) => Effect.fail(new HardFailure({ reason: "Overloaded", provider: "scripted", model, status: 503, message: "high demand" }))
