@@ -1,7 +1,8 @@
 /**
  * The status page, each model's status shown live (pushed, with polling as
  * the fallback): `@effect/platform` HttpServer routes over a
- * {@link ModelStatus}, served on any platform's `HttpServer` ({@link serve});
+ * {@link ModelStatus}, served on the `HttpServer` the app provides ({@link serve};
+ * the event stream's body is a Node stream, so `@effect/platform-node`'s server);
  * `NodeStatusServer` starts a Node server for it.
  *
  * - `GET /status` — the snapshot as JSON.
@@ -44,7 +45,7 @@ import { ModelStatus } from "./ModelStatus.js"
  * | `title` | `"Model status"` |
  * | `heartbeat` | 15 s (keeps proxies from closing the event stream) |
  * | `maxEventClients` | 100 event streams at once; more get a 503 with `Retry-After` |
- * | `token` | none: no token needed (see {@link makeFromConfig} for `STATUS_TOKEN`) |
+ * | `token` | none: no token needed (see {@link serveFromConfig} for `STATUS_TOKEN`) |
  * | `allowedHosts` | none: only IP addresses, `localhost` and `host` are answered |
  *
  * @since 0.1.0
@@ -202,7 +203,8 @@ const securityHeaders = {
 }
 
 /**
- * Serve the status page on the `HttpServer` in context (any platform's) for as
+ * Serve the status page on the `HttpServer` in context (platform-node's: the
+ * event stream's body is a Node stream) for as
  * long as the scope lasts: the {@link routes} behind the `Host` check (the
  * server's bound host, IP addresses, `localhost` and `allowedHosts`) with the
  * security headers on every answer. `NodeStatusServer.make` starts a Node

@@ -35,8 +35,10 @@ export interface Auth {
 
 /** @internal */
 export const make = (token: Redacted.Redacted<string>): Auth => {
-  const tokenDigest = digest(Redacted.value(token))
-  const session = createHmac("sha256", randomBytes(32)).update(Redacted.value(token), "utf8").digest("base64url")
+  // trimmed as the login form trims what is posted: a token set with blanks around it still logs in
+  const value = Redacted.value(token).trim()
+  const tokenDigest = digest(value)
+  const session = createHmac("sha256", randomBytes(32)).update(value, "utf8").digest("base64url")
   const sessionDigest = digest(session)
   const same = (candidate: string, expected: Buffer) => timingSafeEqual(digest(candidate), expected)
   const isToken = (candidate: string) => same(candidate, tokenDigest)

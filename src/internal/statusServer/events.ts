@@ -40,6 +40,14 @@ export const make = (
       pending: Uint8Array | undefined
     }
     const clients = new Set<Client>()
+    // when the hub's scope ends, end the streams still open: the server runs each
+    // request on a fiber of its own, so closing it alone would wait for them
+    yield* Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        for (const client of clients) client.out.end()
+        clients.clear()
+      })
+    )
     const send = (client: Client, bytes: Uint8Array) => {
       if (client.pending !== undefined) {
         client.pending = bytes
